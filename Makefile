@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+#
+# ttak top-level build.
+#
+#   make                  libttak (static + shared), tutorials, benches,
+#                         and ttak.ko when kernel headers are installed
+#   make check            every test tier (see README.md)
+#   make install PREFIX=  library, headers and libttak.pc
+#   make module KDIR=...  the kernel module against a given build tree
+#
+# Kbuild drives the kernel side (Kbuild, kernel/Kbuild); this file only
+# forwards to it when invoked from the command line.
+
+ifneq ($(KERNELRELEASE),)
+include $(src)/Kbuild
+else
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+CC         ?= cc
+FLAVOUR    ?= plain
+BUILD      ?= build/$(FLAVOUR)
+KVER       ?= $(shell uname -r)
+KDIR       ?= /lib/modules/$(KVER)/build
+
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	      -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -pthread \
+	       -Iinclude -Iuser/lib -Ikernel/core
+ifeq ($(FLAVOUR),asan)
+OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=undefined
+else ifeq ($(FLAVOUR),tsan)
+OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
+else
+OPT_CFLAGS := -O2
+endif
+CFLAGS     ?=
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS)
+LDLIBS     := -pthread
+
+CORE_SRC   := $(wildcard kernel/core/*.c)
+LIB_SRC    := $(CORE_SRC) user/lib/platform.c
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB_PIC    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC))
+STATIC_LIB := $(BUILD)/libttak.a
+SHARED_LIB := $(BUILD)/libttak.so.$(VERSION)
+HEADERS    := $(shell find include/ttak -name '*.h')
+
+.PHONY: all lib tutorials bench module modules_install check check-user \
+	check-vm check-debug install uninstall clean
+
+all: lib tutorials bench
+	@if [ -d "$(KDIR)" ]; then $(MAKE) module; \
+	else echo "(no kernel headers at $(KDIR): skipping ttak.ko)"; fi
+
+lib: $(STATIC_LIB) $(SHARED_LIB)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(wildcard kernel/core/*.h user/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c $(HEADERS) $(wildcard kernel/core/*.h user/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_PIC)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libttak.so.0 $^ -o $@ $(LDLIBS)
+	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so.0
+	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so
+
+tutorials: $(STATIC_LIB)
+	$(MAKE) -C user/tutorials/40-arena-memory \
+		LIBTTAK_CFLAGS="-I$(CURDIR)/include" \
+		LIBTTAK_LDFLAGS="$(CURDIR)/$(STATIC_LIB) -pthread"
+
+bench: $(STATIC_LIB)
+	@if [ -f user/bench/Makefile ]; then \
+		$(MAKE) -C user/bench TTAK_ROOT=$(CURDIR) BUILD=$(CURDIR)/$(BUILD) build; fi
+
+include user/tests/tests.mk
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+check: check-user
+	@if [ -x tools/testing/run-kernel-tiers.sh ]; then \
+		tools/testing/run-kernel-tiers.sh; fi
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libttak.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libttak.so.0
+	ln -sf libttak.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libttak.so
+	cd include && find ttak -name '*.h' -exec install -D -m 644 {} \
+		$(DESTDIR)$(INCLUDEDIR)/{} \;
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    user/lib/libttak.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libttak.pc
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/ttak
+	rm -f $(DESTDIR)$(LIBDIR)/libttak.* $(DESTDIR)$(LIBDIR)/pkgconfig/libttak.pc
+
+clean:
+	rm -rf build
+	$(MAKE) -C user/tutorials/40-arena-memory clean
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+
+endif

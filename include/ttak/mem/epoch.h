@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Epoch-based reclamation (EBR).
+ *
+ * Readers bracket their accesses to shared objects with ttak_epoch_enter()
+ * and ttak_epoch_exit(). A writer unlinks an object, then hands it to
+ * ttak_epoch_retire(); its cleanup runs only after every reader that was
+ * inside a section at the time has left it (a grace period).
+ *
+ * One 64-bit global epoch advances when all readers inside a section have
+ * seen its current value; an object retired at epoch E is safe once no
+ * active reader started at E or earlier. The counter does not wrap.
+ * Readers that left, threads that exited and threads that deregistered
+ * never hold reclamation back.
+ *
+ * User space: sections are per thread, may nest, and may block; a thread
+ * registers on its first ttak_epoch_enter() and deregisters when it exits.
+ * Kernel: sections are per CPU with preemption disabled: they must not
+ * sleep, and must not be entered from hard-interrupt or NMI context.
+ */
+#ifndef TTAK_EPOCH_H
+#define TTAK_EPOCH_H
+
+#include <ttak/types.h>
+
+/*
+ * Retired objects wait in one of three states relative to the global
+ * epoch (current, previous, safe); kept for API compatibility.
+ */
+#define TTAK_EPOCH_SESSIONS 3
+
+struct ttak_retire_chunk;
+
+/*
+ * struct ttak_epoch_reader - private per-thread (user) or per-CPU (kernel)
+ * reader record. state is 0 outside a section, else (epoch << 1) | 1.
+ */
+struct ttak_epoch_reader {
+	ttak_atomic_u64_t state;
+	unsigned int nesting;
+	bool registered;
+	/* owned by the reclaimer, under the domain lock: */
+	uint64_t seen_state;
+	uint64_t seen_since_ns;
+	/* user space only: */
+	int tid;
+	struct ttak_epoch_reader *next;
+	struct ttak_retire_chunk *chunk;	/* open retire batch */
+};
+
+/**
+ * ttak_epoch_register_thread() - Register the calling thread as a reader.
+ *
+ * Optional: ttak_epoch_enter() registers on first use. Idempotent.
+ * In the kernel readers are per CPU and this does nothing.
+ */
+void ttak_epoch_register_thread(void);
+
+/**
+ * ttak_epoch_deregister_thread() - Withdraw the calling thread.
+ *
+ * Hands the thread's pending retirees to the shared queue; the thread no
+ * longer holds back any grace period. Called automatically at thread exit.
+ * Must not be called inside a section. Does nothing in the kernel.
+ */
+void ttak_epoch_deregister_thread(void);
+
+/**
+ * ttak_epoch_retire() - Free @ptr with @cleanup after a grace period.
+ * @ptr: an object already unlinked from every shared structure; NULL is
+ *	ignored.
+ * @cleanup: called once with @ptr when no reader can hold it; NULL means
+ *	ttak_mem_free() (so @ptr must come from ttak_mem_alloc_safe()).
+ *
+ * Retirees are batched per thread and reclaimed as batches fill up; the
+ * queue is bounded: a thread that retires faster than reclamation can
+ * proceed reclaims itself before queueing more.
+ *
+ * Context: user space: any thread, also inside a section. Kernel: process
+ * context outside a section; may sleep.
+ */
+void ttak_epoch_retire(void *ptr, void (*cleanup)(void *));
+
+/**
+ * ttak_epoch_reclaim() - Advance the epoch if possible and run every
+ * cleanup whose grace period has passed.
+ *
+ * Never waits for readers. Seals the caller's own batch first, so with no
+ * reader inside a section everything retired so far is cleaned up.
+ */
+void ttak_epoch_reclaim(void);
+
+/**
+ * ttak_epoch_synchronize() - Wait until every reader that is inside a
+ * section now has left it, then reclaim (ttak extension).
+ *
+ * Context: must not be called inside a section.
+ */
+void ttak_epoch_synchronize(void);
+
+#ifdef __KERNEL__
+void ttak_epoch_enter(void);
+void ttak_epoch_exit(void);
+#else
+extern _Thread_local struct ttak_epoch_reader ttak_epoch_self;
+extern ttak_atomic_u64_t ttak_epoch_global;
+/* true when the process has no membarrier(): readers fence themselves */
+extern _Atomic bool ttak_epoch_reader_fence;
+
+/**
+ * ttak_epoch_enter() - Enter a read section.
+ *
+ * Objects reached inside the section stay valid until the matching
+ * ttak_epoch_exit(). Sections nest. Costs a few plain stores: the
+ * reclaimer pays for the ordering with membarrier().
+ */
+static inline void ttak_epoch_enter(void)
+{
+	struct ttak_epoch_reader *self = &ttak_epoch_self;
+	uint64_t epoch;
+
+	if (self->nesting++)
+		return;
+	if (!self->registered)
+		ttak_epoch_register_thread();
+	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_relaxed);
+	atomic_store_explicit(&self->state, (epoch << 1) | 1,
+			      memory_order_relaxed);
+	if (atomic_load_explicit(&ttak_epoch_reader_fence,
+				 memory_order_relaxed))
+		atomic_thread_fence(memory_order_seq_cst);
+	else
+		atomic_signal_fence(memory_order_seq_cst);
+}
+
+/**
+ * ttak_epoch_exit() - Leave the read section opened by ttak_epoch_enter().
+ *
+ * An unmatched exit is ignored.
+ */
+static inline void ttak_epoch_exit(void)
+{
+	struct ttak_epoch_reader *self = &ttak_epoch_self;
+
+	if (!self->nesting)
+		return;
+	if (--self->nesting)
+		return;
+	/* release: our reads of shared objects happen before the reclaimer
+	 * sees us leave
+	 */
+	atomic_store_explicit(&self->state, 0, memory_order_release);
+}
+#endif /* __KERNEL__ */
+
+/**
+ * struct ttak_epoch_blocker - a reader holding back reclamation.
+ * @id: thread id (user space) or CPU number (kernel).
+ * @epoch: the epoch it entered at.
+ * @held_ns: how long it has been seen holding that epoch.
+ */
+struct ttak_epoch_blocker {
+	int id;
+	uint64_t epoch;
+	uint64_t held_ns;
+};
+
+/**
+ * ttak_epoch_report_blockers() - List readers inside a section that entered
+ * at an epoch older than the current one (ttak extension).
+ * @out: array to fill.
+ * @max: its length.
+ *
+ * Return: the number of such readers (may exceed @max; only @max stored).
+ */
+size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max);
+
+/* ttak extension: the current global epoch. */
+uint64_t ttak_epoch_current(void);
+
+/* ttak extension: retirees queued (sealed batches) and not yet cleaned. */
+size_t ttak_epoch_pending(void);
+
+#endif /* TTAK_EPOCH_H */

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Epoch-based reclamation, the shared half: the global epoch, retire
+ * batches, grace-period detection and reclamation. The reader records
+ * (per thread in user space, per CPU in the kernel) and the read-side
+ * fast path live in the platform layer.
+ *
+ * Safety argument, in short. A reader publishes (epoch << 1) | 1 before it
+ * touches shared objects; a retirer unlinks objects, issues a full barrier
+ * and stamps the batch with the global epoch E it then reads. Before
+ * judging a batch the reclaimer issues a heavy barrier (a full barrier on
+ * every reader: membarrier() in user space, smp_mb() paired with the
+ * reader's own smp_mb() in the kernel) and then reads every record. A
+ * reader that can still reach an object of the batch is therefore seen
+ * inside a section with an epoch <= E, and a batch is freed only when
+ * every reader seen inside has an epoch > E. The global epoch moves on
+ * only when every reader inside has caught up with it, so readers that
+ * keep entering cannot hold a batch back for ever.
+ */
+#include "ttak_core.h"
+#include <ttak/timing/timing.h>
+
+#define TTAK_RETIRE_BATCH	254	/* items per batch: a 4 KiB chunk */
+#define TTAK_SPARE_CHUNKS	16
+/* queue length at which a thread sealing a batch reclaims first */
+#define TTAK_RECLAIM_SOFT	(8 * TTAK_RETIRE_BATCH)
+
+struct ttak_retire_item {
+	void *ptr;
+	void (*cleanup)(void *ptr);
+};
+
+struct ttak_retire_chunk {
+	struct ttak_retire_chunk *next;
+	u64 stamp;		/* global epoch when sealed */
+	u64 seq;		/* seal order */
+	size_t count;
+	struct ttak_retire_item items[TTAK_RETIRE_BATCH];
+};
+
+static struct {
+	ttak_lock_t lock;
+	struct ttak_retire_chunk *head;		/* sealed, in stamp order */
+	struct ttak_retire_chunk **tail;
+	size_t pending;				/* items in sealed chunks */
+	u64 sealed;				/* chunks sealed so far */
+	struct ttak_retire_chunk *spare;
+	size_t nspare;
+} ttak_ebr;
+
+ttak_atomic_u64_t ttak_epoch_global;
+
+static struct ttak_retire_chunk *ttak_chunk_get(void)
+{
+	struct ttak_retire_chunk *c;
+
+	ttak_lock(&ttak_ebr.lock);
+	c = ttak_ebr.spare;
+	if (c) {
+		ttak_ebr.spare = c->next;
+		ttak_ebr.nspare--;
+	}
+	ttak_unlock(&ttak_ebr.lock);
+	if (!c)
+		c = ttak_plat_alloc(sizeof(*c));
+	if (c) {
+		c->next = NULL;
+		c->count = 0;
+	}
+	return c;
+}
+
+static void ttak_chunk_put(struct ttak_retire_chunk *c)
+{
+	ttak_lock(&ttak_ebr.lock);
+	if (ttak_ebr.nspare < TTAK_SPARE_CHUNKS) {
+		c->next = ttak_ebr.spare;
+		ttak_ebr.spare = c;
+		ttak_ebr.nspare++;
+		c = NULL;
+	}
+	ttak_unlock(&ttak_ebr.lock);
+	ttak_plat_free(c);
+}
+
+/* Queue a full or partial batch; returns the queue length after it. */
+static size_t ttak_chunk_seal(struct ttak_retire_chunk *c)
+{
+	size_t pending;
+
+	/* every unlink of the batch's objects is ordered before the stamp */
+	ttak_smp_mb();
+	ttak_lock(&ttak_ebr.lock);
+	c->stamp = ttak_a64_read(&ttak_epoch_global);
+	c->seq = ++ttak_ebr.sealed;
+	c->next = NULL;
+	*ttak_ebr.tail = c;
+	ttak_ebr.tail = &c->next;
+	ttak_ebr.pending += c->count;
+	pending = ttak_ebr.pending;
+	ttak_unlock(&ttak_ebr.lock);
+	return pending;
+}
+
+void ttak_epoch_seal_own(void)
+{
+	struct ttak_retire_chunk **slot, *c;
+
+	ttak_plat_chunk_lock();
+	slot = ttak_plat_open_chunk();
+	c = slot ? *slot : NULL;
+	if (c && c->count)
+		*slot = NULL;
+	else
+		c = NULL;
+	ttak_plat_chunk_unlock();
+	if (c)
+		ttak_chunk_seal(c);
+}
+
+struct ttak_scan {
+	u64 global;
+	u64 now_ns;
+	u64 min_epoch;		/* smallest epoch of a reader inside */
+	bool any_inside;
+	bool exclude_self;
+	struct ttak_epoch_reader *self;
+	struct ttak_epoch_blocker *out;
+	size_t max;
+	size_t blockers;
+};
+
+static void ttak_scan_reader(struct ttak_epoch_reader *r, int id, void *ctx)
+{
+	struct ttak_scan *scan = ctx;
+	u64 state = ttak_a64_read_acquire(&r->state);
+	u64 epoch = state >> 1;
+
+	if (!(state & 1) || (scan->exclude_self && r == scan->self)) {
+		r->seen_state = 0;
+		return;
+	}
+	if (!scan->any_inside || epoch < scan->min_epoch)
+		scan->min_epoch = epoch;
+	scan->any_inside = true;
+
+	/* stall bookkeeping for flush-status reports */
+	if (r->seen_state != state) {
+		r->seen_state = state;
+		r->seen_since_ns = scan->now_ns;
+	}
+	if (epoch < scan->global) {
+		if (scan->blockers < scan->max) {
+			scan->out[scan->blockers].id = id;
+			scan->out[scan->blockers].epoch = epoch;
+			scan->out[scan->blockers].held_ns =
+				scan->now_ns - r->seen_since_ns;
+		}
+		scan->blockers++;
+	}
+}
+
+/* Scan readers with the domain locked; advance the epoch if all caught up. */
+static void ttak_scan_locked(struct ttak_scan *scan)
+{
+	scan->global = ttak_a64_read(&ttak_epoch_global);
+	scan->now_ns = ttak_get_tick_count_ns();
+	scan->any_inside = false;
+	scan->blockers = 0;
+	ttak_plat_scan_readers(ttak_scan_reader, scan);
+	if (!scan->any_inside || scan->min_epoch >= scan->global) {
+		if (ttak_a64_cmpxchg(&ttak_epoch_global, scan->global,
+				     scan->global + 1))
+			scan->global++;
+	}
+}
+
+/* Detach the chunks sealed up to @last_seq whose grace period is over. */
+static struct ttak_retire_chunk *ttak_detach_safe(u64 last_seq, u64 bound)
+{
+	struct ttak_retire_chunk *done = NULL, **done_tail = &done, *c;
+
+	while ((c = ttak_ebr.head) && c->seq <= last_seq && c->stamp < bound) {
+		ttak_ebr.head = c->next;
+		if (!ttak_ebr.head)
+			ttak_ebr.tail = &ttak_ebr.head;
+		ttak_ebr.pending -= c->count;
+		c->next = NULL;
+		*done_tail = c;
+		done_tail = &c->next;
+	}
+	return done;
+}
+
+static void ttak_run_chunks(struct ttak_retire_chunk *c)
+{
+	struct ttak_retire_chunk *next;
+	size_t i;
+
+	for (; c; c = next) {
+		next = c->next;
+		for (i = 0; i < c->count; i++)
+			c->items[i].cleanup(c->items[i].ptr);
+		ttak_chunk_put(c);
+	}
+}
+
+/*
+ * One reclamation pass; never waits. Returns true when no sealed batch is
+ * left. Readers the scan sees inside with an old epoch are reported
+ * through @scan when the caller asks.
+ */
+static bool ttak_reclaim_pass(struct ttak_scan *scan)
+{
+	struct ttak_retire_chunk *done;
+	u64 last_seq, bound;
+	bool empty;
+
+	ttak_lock(&ttak_ebr.lock);
+	last_seq = ttak_ebr.sealed;
+	ttak_unlock(&ttak_ebr.lock);
+
+	/* batches sealed before this barrier are the ones this scan judges */
+	ttak_plat_heavy_barrier();
+
+	ttak_lock(&ttak_ebr.lock);
+	ttak_scan_locked(scan);
+	bound = scan->any_inside ? scan->min_epoch : scan->global;
+	done = ttak_detach_safe(last_seq, bound);
+	empty = !ttak_ebr.head;
+	ttak_unlock(&ttak_ebr.lock);
+
+	ttak_run_chunks(done);
+	return empty;
+}
+
+void ttak_epoch_reclaim(void)
+{
+	struct ttak_scan scan = { 0 };
+
+	ttak_epoch_seal_own();
+	ttak_reclaim_pass(&scan);
+}
+
+/*
+ * Wait until every reader inside a section now has left it. @exclude_self
+ * ignores the caller's own record (used when the caller is inside one).
+ */
+static void ttak_wait_readers(bool exclude_self)
+{
+	struct ttak_scan scan = { 0 };
+	u64 target = ttak_a64_read(&ttak_epoch_global);
+
+	scan.exclude_self = exclude_self;
+	scan.self = ttak_plat_self_reader();
+	for (;;) {
+		ttak_plat_heavy_barrier();
+		ttak_lock(&ttak_ebr.lock);
+		ttak_scan_locked(&scan);
+		ttak_unlock(&ttak_ebr.lock);
+		/* once the epoch moved past target, new readers do not count */
+		if (scan.global > target &&
+		    (!scan.any_inside || scan.min_epoch > target))
+			return;
+		ttak_plat_wait_relax();
+	}
+}
+
+void ttak_epoch_synchronize(void)
+{
+	ttak_might_sleep();
+	if (ttak_plat_in_section()) {
+		ttak_plat_err("epoch synchronize inside a read section; refused\n");
+		ttak_set_errno(EDEADLK);
+		return;
+	}
+	ttak_epoch_seal_own();
+	ttak_wait_readers(false);
+	ttak_epoch_reclaim();
+}
+
+void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
+{
+	struct ttak_retire_chunk **slot, *c, *fresh = NULL;
+	size_t pending = 0;
+
+	if (!ptr)
+		return;
+	if (!cleanup)
+		cleanup = ttak_mem_free_cb;
+	ttak_might_sleep();
+
+	ttak_plat_chunk_lock();
+	slot = ttak_plat_open_chunk();
+	if (!*slot) {
+		/* allocate outside the lock; another retirer may beat us */
+		ttak_plat_chunk_unlock();
+		fresh = ttak_chunk_get();
+		if (!fresh) {
+			ttak_plat_err("retire of %p: no memory for a batch, waiting for readers instead\n",
+				      ptr);
+			ttak_wait_readers(true);
+			cleanup(ptr);
+			return;
+		}
+		ttak_plat_chunk_lock();
+		slot = ttak_plat_open_chunk();
+		if (!*slot) {
+			*slot = fresh;
+			fresh = NULL;
+		}
+	}
+	c = *slot;
+	c->items[c->count].ptr = ptr;
+	c->items[c->count].cleanup = cleanup;
+	if (++c->count == TTAK_RETIRE_BATCH)
+		*slot = NULL;
+	else
+		c = NULL;
+	ttak_plat_chunk_unlock();
+
+	if (fresh)
+		ttak_chunk_put(fresh);
+	if (c)
+		pending = ttak_chunk_seal(c);
+	/* back-pressure: the queue stays bounded while readers progress */
+	if (pending >= TTAK_RECLAIM_SOFT)
+		ttak_epoch_reclaim();
+}
+
+size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max)
+{
+	struct ttak_scan scan = { 0 };
+
+	scan.out = out;
+	scan.max = out ? max : 0;
+	ttak_plat_heavy_barrier();
+	ttak_lock(&ttak_ebr.lock);
+	ttak_scan_locked(&scan);
+	ttak_unlock(&ttak_ebr.lock);
+	return scan.blockers;
+}
+
+uint64_t ttak_epoch_current(void)
+{
+	return ttak_a64_read(&ttak_epoch_global);
+}
+
+size_t ttak_epoch_pending(void)
+{
+	size_t pending;
+
+	ttak_lock(&ttak_ebr.lock);
+	pending = ttak_ebr.pending;
+	ttak_unlock(&ttak_ebr.lock);
+	return pending;
+}
+
+int ttak_epoch_core_init(void)
+{
+	memset(&ttak_ebr, 0, sizeof(ttak_ebr));
+	ttak_lock_init(&ttak_ebr.lock);
+	ttak_ebr.tail = &ttak_ebr.head;
+	ttak_a64_set(&ttak_epoch_global, 1);
+	return 0;
+}
+
+void ttak_epoch_core_exit(void)
+{
+	struct ttak_retire_chunk *c;
+
+	while (ttak_epoch_pending()) {
+		ttak_epoch_synchronize();
+		if (ttak_epoch_pending())
+			ttak_plat_wait_relax();
+	}
+	while ((c = ttak_ebr.spare)) {
+		ttak_ebr.spare = c->next;
+		ttak_plat_free(c);
+	}
+	ttak_ebr.nspare = 0;
+	ttak_lock_destroy(&ttak_ebr.lock);
+}
+
+int ttak_core_init(void)
+{
+	int err = ttak_mem_core_init();
+
+	if (!err)
+		err = ttak_epoch_core_init();
+	return err;
+}
+
+void ttak_core_exit(void)
+{
+	ttak_epoch_core_exit();
+	ttak_mem_core_exit();
+}

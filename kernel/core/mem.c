@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Tracked allocations.
+ *
+ * Layout of a block (the header sits right below the pointer returned):
+ *
+ *   raw -> [ padding for alignment ][ struct ttak_block ][ user bytes ][ canary ]
+ *
+ * Every live block is linked into a striped, address-keyed registry, so
+ * free and access first ask the registry whether the pointer is ours.
+ * That is what makes a foreign pointer or a double free detectable
+ * without reading memory that may not be ours. The header's check word
+ * sits next to the user bytes, so an underrun hits it first; the end
+ * canary (TTAK_MEM_STRICT_CHECK) catches overruns.
+ */
+#include "ttak_core.h"
+#include <ttak/timing/timing.h>
+
+#define TTAK_BLOCK_MAGIC	0x7474616b626c6b31ULL	/* "ttakblk1" */
+#define TTAK_CANARY_MAGIC	0x63616e6172792121ULL	/* "canary!!" */
+#define TTAK_MEM_KNOWN_FLAGS	(TTAK_MEM_HUGE_PAGES | TTAK_MEM_CACHE_ALIGNED | \
+				 TTAK_MEM_STRICT_CHECK | TTAK_MEM_LOW_PRIORITY)
+#define TTAK_HUGE_MIN		(2UL << 20)
+#define TTAK_REGISTRY_STRIPES	16	/* power of two */
+
+struct ttak_block {
+	struct ttak_hash_link link;	/* key: the user pointer */
+	void *raw;
+	size_t size;
+	u64 expires_tick;
+	u32 flags;
+	u8 is_const;
+	u8 is_volatile;
+	u8 allow_direct;
+	u8 is_root;
+	u64 pad;			/* keeps the header 64 bytes */
+	u64 check;			/* last: nearest to the user bytes */
+};
+
+struct ttak_registry_stripe {
+	ttak_lock_t lock;
+	struct ttak_ptr_hash index;
+	size_t bytes;
+};
+
+static struct ttak_registry_stripe ttak_registry[TTAK_REGISTRY_STRIPES];
+
+static struct ttak_registry_stripe *ttak_stripe_of(const void *ptr)
+{
+	uintptr_t x = (uintptr_t)ptr;
+
+	/* blocks are at least 16-byte aligned: skip the constant low bits */
+	return &ttak_registry[(x >> 6 ^ x >> 12) & (TTAK_REGISTRY_STRIPES - 1)];
+}
+
+static u64 ttak_block_check(const struct ttak_block *b)
+{
+	u64 h = TTAK_BLOCK_MAGIC;
+
+	h ^= (u64)(uintptr_t)b->raw * 0x9e3779b97f4a7c15ULL;
+	h ^= (u64)b->size * 0xc2b2ae3d27d4eb4fULL;
+	h ^= b->expires_tick * 0x165667b19e3779f9ULL;
+	h ^= ((u64)b->flags << 32) | ((u64)b->is_const << 24) |
+	     ((u64)b->is_volatile << 16) | ((u64)b->allow_direct << 8) |
+	     b->is_root;
+	h ^= (u64)(uintptr_t)b->link.key;
+	return h;
+}
+
+static u64 ttak_canary_of(const void *user)
+{
+	return TTAK_CANARY_MAGIC ^ (u64)(uintptr_t)user;
+}
+
+static struct ttak_block *ttak_block_of(const void *user)
+{
+	return (struct ttak_block *)((char *)user - sizeof(struct ttak_block));
+}
+
+static u64 ttak_expiry(u64 now, u64 lifetime)
+{
+	if (lifetime == __TTAK_UNSAFE_MEM_FOREVER__)
+		return __TTAK_UNSAFE_MEM_FOREVER__;
+	if (now > __TTAK_UNSAFE_MEM_FOREVER__ - 1 - lifetime)
+		return __TTAK_UNSAFE_MEM_FOREVER__ - 1;	/* saturate */
+	return now + lifetime;
+}
+
+/*
+ * Integrity of a registered block: 0, or the errno to report.
+ * Called with the block's stripe locked, so the block cannot go away.
+ */
+static int ttak_block_verify(const void *user, const struct ttak_block *b)
+{
+	u64 canary;
+
+	if (b->check != ttak_block_check(b)) {
+		ttak_plat_err("block %p: header corrupted (underrun?)\n", user);
+		return EFAULT;
+	}
+	if (b->flags & TTAK_MEM_STRICT_CHECK) {
+		memcpy(&canary, (const char *)user + b->size, sizeof(canary));
+		if (canary != ttak_canary_of(user)) {
+			ttak_plat_err("block %p: end canary overwritten (overrun of %zu-byte block)\n",
+				      user, b->size);
+			return EFAULT;
+		}
+	}
+	return 0;
+}
+
+void *ttak_mem_alloc_safe(size_t size, uint64_t lifetime_ticks,
+			  uint64_t now_tick, bool is_const, bool is_volatile,
+			  bool allow_direct, bool is_root,
+			  ttak_mem_flags_t flags)
+{
+	struct ttak_registry_stripe *stripe;
+	size_t align, raw_size, limit;
+	struct ttak_block *b;
+	uintptr_t user;
+	u64 canary;
+	void *raw;
+
+	limit = (size_t)-1 / 2;
+	if (!size || size > limit || (flags & ~TTAK_MEM_KNOWN_FLAGS)) {
+		ttak_set_errno(EINVAL);
+		return NULL;
+	}
+	align = (flags & TTAK_MEM_CACHE_ALIGNED) ? TTAK_CACHE_LINE_SIZE : 16;
+	/* header + worst-case padding (allocators give 16-byte alignment) */
+	raw_size = sizeof(*b) + (align - 16) + size;
+	if (flags & TTAK_MEM_STRICT_CHECK)
+		raw_size += sizeof(canary);
+
+	raw = ttak_plat_alloc(raw_size);
+	if (!raw) {
+		ttak_set_errno(ENOMEM);
+		return NULL;
+	}
+	user = ((uintptr_t)raw + sizeof(*b) + align - 1) & ~(uintptr_t)(align - 1);
+	memset((void *)user, 0, size);
+	b = ttak_block_of((void *)user);
+	b->link.key = (void *)user;
+	b->link.next = NULL;
+	b->raw = raw;
+	b->size = size;
+	b->expires_tick = ttak_expiry(now_tick, lifetime_ticks);
+	b->flags = flags;
+	b->is_const = is_const;
+	b->is_volatile = is_volatile;
+	b->allow_direct = allow_direct;
+	b->is_root = is_root;
+	b->pad = 0;
+	b->check = ttak_block_check(b);
+	if (flags & TTAK_MEM_STRICT_CHECK) {
+		canary = ttak_canary_of((void *)user);
+		memcpy((char *)user + size, &canary, sizeof(canary));
+	}
+	if ((flags & TTAK_MEM_HUGE_PAGES) && size >= TTAK_HUGE_MIN)
+		ttak_plat_hint_huge((void *)user, size);
+
+	stripe = ttak_stripe_of((void *)user);
+	ttak_lock(&stripe->lock);
+	if (ttak_unlikely(ttak_ptr_hash_grow_target(&stripe->index))) {
+		ttak_unlock(&stripe->lock);
+		ttak_ptr_hash_grow(&stripe->index, &stripe->lock);
+		ttak_lock(&stripe->lock);
+	}
+	if (!stripe->index.buckets) {
+		ttak_unlock(&stripe->lock);
+		ttak_plat_free(raw);
+		ttak_set_errno(ENOMEM);
+		return NULL;
+	}
+	ttak_ptr_hash_insert(&stripe->index, &b->link);
+	stripe->bytes += size;
+	ttak_unlock(&stripe->lock);
+	return (void *)user;
+}
+
+void ttak_mem_free(void *ptr)
+{
+	struct ttak_registry_stripe *stripe;
+	struct ttak_hash_link *l;
+	struct ttak_block *b;
+	void *raw;
+	int err;
+
+	if (!ptr)
+		return;
+	stripe = ttak_stripe_of(ptr);
+	ttak_lock(&stripe->lock);
+	l = ttak_ptr_hash_find(&stripe->index, ptr);
+	if (!l) {
+		ttak_unlock(&stripe->lock);
+		ttak_plat_err("free of %p: not a live ttak block (foreign pointer or double free)\n",
+			      ptr);
+		ttak_set_errno(EFAULT);
+		return;
+	}
+	b = ttak_block_of(ptr);
+	err = ttak_block_verify(ptr, b);
+	if (err) {
+		/* keep it: freeing through a corrupted header corrupts more */
+		ttak_unlock(&stripe->lock);
+		ttak_set_errno(err);
+		return;
+	}
+	ttak_ptr_hash_remove(&stripe->index, l);
+	stripe->bytes -= b->size;
+	raw = b->raw;
+	b->check = 0;		/* a stale copy of the pointer fails verification */
+	ttak_unlock(&stripe->lock);
+	ttak_plat_free(raw);
+}
+
+void ttak_mem_free_cb(void *ptr)
+{
+	ttak_mem_free(ptr);
+}
+
+void ttak_mem_freep(void **ptr)
+{
+	if (!ptr)
+		return;
+	ttak_mem_free(*ptr);
+	*ptr = NULL;
+}
+
+void *ttak_mem_access(void *ptr, uint64_t now_tick)
+{
+	struct ttak_registry_stripe *stripe;
+	struct ttak_block *b;
+	int err = 0;
+
+	if (!ptr) {
+		ttak_set_errno(EINVAL);
+		return NULL;
+	}
+	stripe = ttak_stripe_of(ptr);
+	ttak_lock(&stripe->lock);
+	if (!ttak_ptr_hash_find(&stripe->index, ptr)) {
+		err = EFAULT;
+	} else {
+		b = ttak_block_of(ptr);
+		err = ttak_block_verify(ptr, b);
+		if (!err && !b->allow_direct)
+			err = EPERM;
+		else if (!err && b->expires_tick != __TTAK_UNSAFE_MEM_FOREVER__ &&
+			 now_tick >= b->expires_tick)
+			err = ETIMEDOUT;
+	}
+	ttak_unlock(&stripe->lock);
+	if (err) {
+		ttak_set_errno(err);
+		return NULL;
+	}
+	return ptr;
+}
+
+/* Size and flags of a live block, under its stripe lock. */
+static bool ttak_block_info(void *ptr, size_t *size)
+{
+	struct ttak_registry_stripe *stripe = ttak_stripe_of(ptr);
+	bool ok = false;
+
+	ttak_lock(&stripe->lock);
+	if (ttak_ptr_hash_find(&stripe->index, ptr) &&
+	    !ttak_block_verify(ptr, ttak_block_of(ptr))) {
+		*size = ttak_block_of(ptr)->size;
+		ok = true;
+	}
+	ttak_unlock(&stripe->lock);
+	return ok;
+}
+
+void *ttak_mem_realloc_safe(void *ptr, size_t new_size,
+			    uint64_t lifetime_ticks, uint64_t now_tick,
+			    bool is_root, ttak_mem_flags_t flags)
+{
+	size_t old_size;
+	void *fresh;
+
+	if (!ptr)
+		return ttak_mem_alloc_safe(new_size, lifetime_ticks, now_tick,
+					   false, false, true, is_root, flags);
+	if (!new_size) {
+		ttak_set_errno(EINVAL);
+		return NULL;
+	}
+	if (!ttak_block_info(ptr, &old_size)) {
+		ttak_plat_err("realloc of %p: not a live ttak block\n", ptr);
+		ttak_set_errno(EFAULT);
+		return NULL;
+	}
+	fresh = ttak_mem_alloc_safe(new_size, lifetime_ticks, now_tick, false,
+				    false, true, is_root, flags);
+	if (!fresh)
+		return NULL;
+	memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
+	ttak_mem_free(ptr);
+	return fresh;
+}
+
+void *ttak_mem_dup_safe(const void *src, size_t size, uint64_t lifetime_ticks,
+			uint64_t now_tick, bool is_root,
+			ttak_mem_flags_t flags)
+{
+	void *copy;
+
+	if (!src) {
+		ttak_set_errno(EINVAL);
+		return NULL;
+	}
+	copy = ttak_mem_alloc_safe(size, lifetime_ticks, now_tick, false, false,
+				   true, is_root, flags);
+	if (copy)
+		memcpy(copy, src, size);
+	return copy;
+}
+
+void ttak_mem_core_usage(size_t *blocks, size_t *bytes)
+{
+	size_t i, n = 0, sum = 0;
+
+	for (i = 0; i < TTAK_REGISTRY_STRIPES; i++) {
+		ttak_lock(&ttak_registry[i].lock);
+		n += ttak_registry[i].index.count;
+		sum += ttak_registry[i].bytes;
+		ttak_unlock(&ttak_registry[i].lock);
+	}
+	*blocks = n;
+	*bytes = sum;
+}
+
+int ttak_mem_core_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < TTAK_REGISTRY_STRIPES; i++) {
+		memset(&ttak_registry[i], 0, sizeof(ttak_registry[i]));
+		ttak_lock_init(&ttak_registry[i].lock);
+	}
+	return 0;
+}
+
+size_t ttak_mem_core_exit(void)
+{
+	size_t i, b, leaked = 0;
+
+	for (i = 0; i < TTAK_REGISTRY_STRIPES; i++) {
+		struct ttak_registry_stripe *s = &ttak_registry[i];
+
+		for (b = 0; s->index.buckets && b <= s->index.mask; b++) {
+			struct ttak_hash_link *l = s->index.buckets[b], *next;
+
+			for (; l; l = next) {
+				next = l->next;
+				ttak_plat_free(ttak_block_of(l->key)->raw);
+				leaked++;
+			}
+		}
+		ttak_plat_free(s->index.buckets);
+		memset(&s->index, 0, sizeof(s->index));
+		s->bytes = 0;
+		ttak_lock_destroy(&s->lock);
+	}
+	return leaked;
+}

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The mem tree: tracked blocks indexed by address, with reference counts.
+ *
+ * State of a node, all changes under tree->lock except ref_count:
+ *   indexed, ref_count > 0           live
+ *   indexed, ref_count == 0          garbage: on tree->garbage, counted
+ *                                    in garbage_pressure
+ *   unlinked                         out of the index, retired to EBR;
+ *                                    freed after a grace period
+ * ref_count itself changes atomically; whoever moves it to or from zero
+ * then reconciles the garbage list under the lock, so the list always
+ * ends up matching the last transition whatever the interleaving.
+ */
+#include "ttak_core.h"
+#include <ttak/mem_tree/mem_tree.h>
+#include <ttak/timing/timing.h>
+
+#define TTAK_TREE_DEFAULT_THRESHOLD	(1UL << 20)
+#define TTAK_TREE_DEFAULT_MIN_NS	TT_MILLI_SECOND(10)
+#define TTAK_TREE_DEFAULT_MAX_NS	TT_SECOND(1)
+
+static ttak_mem_node_t *ttak_node_of(struct ttak_hash_link *l)
+{
+	return l ? (ttak_mem_node_t *)((char *)l -
+				       offsetof(ttak_mem_node_t, link)) : NULL;
+}
+
+static void ttak_garbage_add(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
+{
+	node->garbage_prev = NULL;
+	node->garbage_next = tree->garbage;
+	if (tree->garbage)
+		tree->garbage->garbage_prev = node;
+	tree->garbage = node;
+	node->on_garbage = true;
+	tree->garbage_nodes++;
+	ttak_asize_add(&tree->garbage_pressure, node->size);
+}
+
+/* Unlink from the garbage list; the caller settles the pressure. */
+static void ttak_garbage_del(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
+{
+	if (node->garbage_prev)
+		node->garbage_prev->garbage_next = node->garbage_next;
+	else
+		tree->garbage = node->garbage_next;
+	if (node->garbage_next)
+		node->garbage_next->garbage_prev = node->garbage_prev;
+	node->garbage_prev = NULL;
+	node->garbage_next = NULL;
+	node->on_garbage = false;
+	tree->garbage_nodes--;
+}
+
+void ttak_mem_tree_init(ttak_mem_tree_t *tree)
+{
+	if (!tree)
+		return;
+	memset(tree, 0, sizeof(*tree));
+	ttak_lock_init(&tree->lock);
+	ttak_asize_set(&tree->garbage_pressure, 0);
+	ttak_asize_set(&tree->pressure_threshold, TTAK_TREE_DEFAULT_THRESHOLD);
+	ttak_asize_set(&tree->pending_nodes, 0);
+	ttak_asize_set(&tree->pending_bytes, 0);
+	ttak_a64_set(&tree->freed_nodes, 0);
+	tree->min_interval_ns = TTAK_TREE_DEFAULT_MIN_NS;
+	tree->max_interval_ns = TTAK_TREE_DEFAULT_MAX_NS;
+	tree->last_cleanup_ns = ttak_get_tick_count_ns();
+	tree->initialized = true;
+}
+
+/*
+ * Runs after a grace period: nobody can reach @p any more. The pending
+ * counter is dropped last; ttak_mem_tree_destroy() waits for it to reach
+ * zero before the tree's memory may go.
+ */
+static void ttak_node_free(void *p)
+{
+	ttak_mem_node_t *node = p;
+	ttak_mem_tree_t *tree = node->tree;
+
+	if (node->ptr)
+		ttak_mem_free(node->ptr);
+	if (node->on_garbage)	/* set at unlink: charged to the pressure */
+		ttak_asize_sub(&tree->garbage_pressure, node->size);
+	ttak_a64_inc_return(&tree->freed_nodes);
+	ttak_asize_sub(&tree->pending_bytes, node->size);
+	ttak_asize_sub(&tree->pending_nodes, 1);
+	ttak_plat_free(node);
+}
+
+/*
+ * Take @node out of the index (tree locked). @charged: its bytes stay in
+ * the pressure until the free. @free_block: the free releases node->ptr.
+ */
+static void ttak_node_unlink(ttak_mem_tree_t *tree, ttak_mem_node_t *node,
+			     bool free_block)
+{
+	bool charged = node->on_garbage;
+
+	if (node->on_garbage)
+		ttak_garbage_del(tree, node);
+	ttak_ptr_hash_remove(&tree->index, &node->link);
+	tree->bytes_tracked -= node->size;
+	node->unlinked = true;
+	node->on_garbage = charged;	/* reused as "charged" from now on */
+	if (!free_block)
+		node->ptr = NULL;
+	ttak_asize_add(&tree->pending_nodes, 1);
+	ttak_asize_add(&tree->pending_bytes, node->size);
+}
+
+/* Hand unlinked nodes (chained through garbage_next) to EBR. */
+static void ttak_retire_nodes(ttak_mem_node_t *list)
+{
+	ttak_mem_node_t *next;
+
+	for (; list; list = next) {
+		next = list->garbage_next;
+		list->garbage_next = NULL;
+		ttak_epoch_retire(list, ttak_node_free);
+	}
+	ttak_epoch_reclaim();
+}
+
+void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
+{
+	ttak_mem_node_t *list = NULL;
+	size_t i;
+
+	if (!tree || !tree->initialized)
+		return;
+	if (ttak_plat_in_section()) {
+		ttak_plat_err("mem tree destroyed inside an epoch section; refused\n");
+		ttak_set_errno(EDEADLK);
+		return;
+	}
+	ttak_lock(&tree->lock);
+	for (i = 0; tree->index.buckets && i <= tree->index.mask; i++) {
+		while (tree->index.buckets[i]) {
+			ttak_mem_node_t *node;
+
+			node = ttak_node_of(tree->index.buckets[i]);
+			ttak_node_unlink(tree, node, true);
+			node->garbage_next = list;
+			list = node;
+		}
+	}
+	ttak_unlock(&tree->lock);
+	ttak_retire_nodes(list);
+
+	/* Nodes retired by earlier cleanups may still wait for readers. */
+	while (ttak_asize_read(&tree->pending_nodes)) {
+		ttak_epoch_reclaim();
+		if (ttak_asize_read(&tree->pending_nodes))
+			ttak_plat_wait_relax();
+	}
+	ttak_plat_free(tree->index.buckets);
+	tree->index.buckets = NULL;
+	tree->initialized = false;
+	ttak_lock_destroy(&tree->lock);
+}
+
+static bool ttak_cleanup_due(ttak_mem_tree_t *tree, u64 now_ns)
+{
+	u64 since = now_ns - tree->last_cleanup_ns;
+
+	if (tree->manual_cleanup)
+		return false;
+	if (since >= tree->max_interval_ns)
+		return true;
+	return since >= tree->min_interval_ns &&
+	       ttak_asize_read(&tree->garbage_pressure) >=
+	       ttak_asize_read(&tree->pressure_threshold);
+}
+
+static void ttak_maybe_cleanup(ttak_mem_tree_t *tree)
+{
+	bool due;
+
+	ttak_lock(&tree->lock);
+	due = tree->garbage && ttak_cleanup_due(tree, ttak_get_tick_count_ns());
+	ttak_unlock(&tree->lock);
+	if (due)
+		ttak_mem_tree_perform_cleanup(tree, ttak_get_tick_count());
+}
+
+ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
+				   size_t size, uint64_t expires_tick,
+				   bool is_root)
+{
+	ttak_mem_node_t *node;
+
+	if (!tree || !ptr || !tree->initialized) {
+		ttak_set_errno(EINVAL);
+		return NULL;
+	}
+	node = ttak_plat_zalloc(sizeof(*node));
+	if (!node) {
+		ttak_set_errno(ENOMEM);
+		return NULL;
+	}
+	node->ptr = ptr;
+	node->size = size;
+	node->expires_tick = expires_tick;
+	node->is_root = is_root;
+	node->tree = tree;
+	node->link.key = ptr;
+	ttak_a32_set(&node->ref_count, 1);
+
+	ttak_lock(&tree->lock);
+	if (ttak_unlikely(ttak_ptr_hash_grow_target(&tree->index))) {
+		ttak_unlock(&tree->lock);
+		ttak_ptr_hash_grow(&tree->index, &tree->lock);
+		ttak_lock(&tree->lock);
+	}
+	if (!tree->index.buckets || ttak_ptr_hash_find(&tree->index, ptr)) {
+		bool dup = tree->index.buckets;
+
+		ttak_unlock(&tree->lock);
+		ttak_plat_free(node);
+		ttak_set_errno(dup ? EEXIST : ENOMEM);
+		return NULL;
+	}
+	ttak_ptr_hash_insert(&tree->index, &node->link);
+	tree->bytes_tracked += size;
+	ttak_unlock(&tree->lock);
+
+	ttak_maybe_cleanup(tree);
+	return node;
+}
+
+void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
+{
+	bool ok;
+
+	if (!tree || !node) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	ttak_lock(&tree->lock);
+	ok = node->tree == tree && !node->unlinked;
+	if (ok) {
+		ttak_node_unlink(tree, node, false);
+		if (node->on_garbage) {
+			/* removed garbage leaves the pressure figure now */
+			ttak_asize_sub(&tree->garbage_pressure, node->size);
+			node->on_garbage = false;
+		}
+	}
+	ttak_unlock(&tree->lock);
+	if (!ok) {
+		ttak_plat_err("remove of a node not in this tree\n");
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	node->garbage_next = NULL;
+	ttak_retire_nodes(node);
+}
+
+/* Bring the garbage list in line with ref_count after a zero crossing. */
+static void ttak_node_reconcile(ttak_mem_node_t *node)
+{
+	ttak_mem_tree_t *tree = node->tree;
+	u32 refs;
+
+	ttak_lock(&tree->lock);
+	if (!node->unlinked) {
+		refs = ttak_a32_read(&node->ref_count);
+		if (!refs && !node->on_garbage) {
+			ttak_garbage_add(tree, node);
+		} else if (refs && node->on_garbage) {
+			ttak_garbage_del(tree, node);
+			ttak_asize_sub(&tree->garbage_pressure, node->size);
+		}
+	}
+	ttak_unlock(&tree->lock);
+}
+
+void ttak_mem_node_acquire(ttak_mem_node_t *node)
+{
+	if (!node) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	if (ttak_a32_inc_return(&node->ref_count) == 1)
+		ttak_node_reconcile(node);
+}
+
+void ttak_mem_node_release(ttak_mem_node_t *node)
+{
+	long refs;
+
+	if (!node) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	refs = ttak_a32_dec_unless_zero(&node->ref_count);
+	if (refs < 0) {
+		ttak_plat_err("release of node %p with no reference left\n",
+			      node->ptr);
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	if (!refs)
+		ttak_node_reconcile(node);
+}
+
+void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
+					  uint64_t min_ns, uint64_t max_ns)
+{
+	if (!tree || min_ns > max_ns) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	ttak_lock(&tree->lock);
+	tree->min_interval_ns = min_ns;
+	tree->max_interval_ns = max_ns;
+	ttak_unlock(&tree->lock);
+}
+
+void ttak_mem_tree_set_pressure_threshold(ttak_mem_tree_t *tree,
+					  size_t threshold_bytes)
+{
+	if (!tree) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	ttak_asize_set(&tree->pressure_threshold, threshold_bytes);
+}
+
+void ttak_mem_tree_report_pressure(ttak_mem_tree_t *tree,
+				   size_t pressure_amount)
+{
+	if (!tree) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	/* external garbage: counted until the next cleanup takes it back */
+	ttak_lock(&tree->lock);
+	tree->external_pressure += pressure_amount;
+	ttak_asize_add(&tree->garbage_pressure, pressure_amount);
+	ttak_unlock(&tree->lock);
+	ttak_maybe_cleanup(tree);
+}
+
+void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
+				      bool manual_cleanup_enabled)
+{
+	if (!tree) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	ttak_lock(&tree->lock);
+	tree->manual_cleanup = manual_cleanup_enabled;
+	ttak_unlock(&tree->lock);
+}
+
+static bool ttak_node_expired(const ttak_mem_node_t *node, u64 now)
+{
+	if (node->expires_tick == __TTAK_UNSAFE_MEM_FOREVER__)
+		return false;
+	return node->expires_tick <= now;	/* 0: at once */
+}
+
+void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now)
+{
+	ttak_mem_node_t *node, *next, *list = NULL;
+
+	if (!tree || !tree->initialized) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	ttak_lock(&tree->lock);
+	for (node = tree->garbage; node; node = next) {
+		next = node->garbage_next;
+		if (!ttak_node_expired(node, now))
+			continue;
+		ttak_node_unlink(tree, node, true);
+		node->garbage_next = list;
+		list = node;
+	}
+	ttak_asize_sub(&tree->garbage_pressure, tree->external_pressure);
+	tree->external_pressure = 0;
+	tree->last_cleanup_ns = ttak_get_tick_count_ns();
+	ttak_unlock(&tree->lock);
+	ttak_retire_nodes(list);
+}
+
+ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr)
+{
+	struct ttak_hash_link *l;
+
+	if (!tree || !ptr || !tree->initialized) {
+		ttak_set_errno(EINVAL);
+		return NULL;
+	}
+	ttak_lock(&tree->lock);
+	l = ttak_ptr_hash_find(&tree->index, ptr);
+	ttak_unlock(&tree->lock);
+	return ttak_node_of(l);
+}
+
+void ttak_mem_tree_hint(ttak_mem_tree_t *tree, ttak_mem_tree_hint_t hint)
+{
+	bool manual;
+
+	if (!tree || !tree->initialized) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	ttak_lock(&tree->lock);
+	manual = tree->manual_cleanup;
+	ttak_unlock(&tree->lock);
+
+	if ((hint & TTAK_MEM_TREE_HINT_SHUTDOWN) ||
+	    (!manual && (hint & (TTAK_MEM_TREE_HINT_PRESSURE |
+				 TTAK_MEM_TREE_HINT_IDLE))))
+		ttak_mem_tree_perform_cleanup(tree, ttak_get_tick_count());
+	else if (hint & (TTAK_MEM_TREE_HINT_ALLOC | TTAK_MEM_TREE_HINT_FREE))
+		ttak_maybe_cleanup(tree);
+}
+
+void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
+			     struct ttak_mem_tree_stats *stats)
+{
+	if (!tree || !stats)
+		return;
+	ttak_lock(&tree->lock);
+	stats->nodes = tree->index.count;
+	stats->bytes = tree->bytes_tracked;
+	stats->garbage_nodes = tree->garbage_nodes;
+	stats->pending_nodes = ttak_asize_read(&tree->pending_nodes);
+	stats->pending_bytes = ttak_asize_read(&tree->pending_bytes);
+	stats->freed_nodes = ttak_a64_read(&tree->freed_nodes);
+	stats->garbage_pressure = ttak_asize_read(&tree->garbage_pressure);
+	stats->pressure_threshold = ttak_asize_read(&tree->pressure_threshold);
+	ttak_unlock(&tree->lock);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Internal interface between the core files (shared by ttak.ko and libttak).
+ */
+#ifndef TTAK_CORE_H
+#define TTAK_CORE_H
+
+#include "ttak_platform.h"
+#include <ttak/types.h>
+#include <ttak/mem/mem.h>
+#include <ttak/mem/epoch.h>
+
+/* ptr_hash.c: chained hash of struct ttak_hash_link keyed by address. */
+struct ttak_hash_link *ttak_ptr_hash_find(const struct ttak_ptr_hash *h,
+					  const void *key);
+void ttak_ptr_hash_insert(struct ttak_ptr_hash *h, struct ttak_hash_link *l);
+bool ttak_ptr_hash_remove(struct ttak_ptr_hash *h, struct ttak_hash_link *l);
+/* Bucket count the table wants next, or 0 when it is large enough. */
+size_t ttak_ptr_hash_grow_target(const struct ttak_ptr_hash *h);
+/* Move every entry to @buckets (@n, a power of two); return the old array. */
+struct ttak_hash_link **ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
+					     struct ttak_hash_link **buckets,
+					     size_t n);
+/* Grow @h if it wants to; takes @lock around the table, allocates outside. */
+void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock);
+
+/* mem.c */
+int ttak_mem_core_init(void);
+/* Free every block still allocated; returns how many there were. */
+size_t ttak_mem_core_exit(void);
+/* Blocks and bytes currently allocated through ttak_mem_alloc_safe(). */
+void ttak_mem_core_usage(size_t *blocks, size_t *bytes);
+/* ttak_mem_free() with the signature of a cleanup callback. */
+void ttak_mem_free_cb(void *ptr);
+
+/* epoch.c */
+int ttak_epoch_core_init(void);
+/* Wait for readers and run every pending cleanup. */
+void ttak_epoch_core_exit(void);
+/* Seal the calling context's open retire batch into the shared queue. */
+void ttak_epoch_seal_own(void);
+
+/* Both halves of the core, in the order they must start and stop. */
+int ttak_core_init(void);
+void ttak_core_exit(void);
+
+#endif /* TTAK_CORE_H */

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel side of the platform layer.
+ *
+ * The core in kernel/core/ is shared with libttak and includes
+ * "ttak_platform.h"; user/lib/ttak_platform.h gives the same names in user
+ * space. Here: kvmalloc for blocks, spinlocks, the kernel's atomics,
+ * ktime, and one epoch reader record per CPU.
+ */
+#ifndef TTAK_KERNEL_PLATFORM_H
+#define TTAK_KERNEL_PLATFORM_H
+
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/delay.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/printk.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/types.h>
+
+struct ttak_epoch_reader;
+struct ttak_retire_chunk;
+
+#define ttak_likely(x)		likely(x)
+#define ttak_unlikely(x)	unlikely(x)
+
+/* memory: callers are in process context, see the kernel-doc of the API */
+static inline void *ttak_plat_alloc(size_t size)
+{
+	return kvmalloc(size, GFP_KERNEL);
+}
+
+static inline void *ttak_plat_zalloc(size_t size)
+{
+	return kvzalloc(size, GFP_KERNEL);
+}
+
+static inline void ttak_plat_free(void *p)
+{
+	kvfree(p);
+}
+
+static inline void ttak_plat_hint_huge(void *p, size_t size)
+{
+}
+
+/* locks */
+static inline void ttak_lock_init(ttak_lock_t *l)
+{
+	spin_lock_init(l);
+}
+
+static inline void ttak_lock_destroy(ttak_lock_t *l)
+{
+}
+
+static inline void ttak_lock(ttak_lock_t *l)
+	__acquires(l)
+{
+	spin_lock(l);
+}
+
+static inline void ttak_unlock(ttak_lock_t *l)
+	__releases(l)
+{
+	spin_unlock(l);
+}
+
+/* atomics on the public member types */
+#define ttak_a32_read(p)	((u32)atomic_read(p))
+#define ttak_a32_set(p, v)	atomic_set((p), (v))
+#define ttak_a32_inc_return(p)	((u32)atomic_inc_return(p))
+
+/* Decrement unless zero; return the new value, or -1 if it was zero. */
+static inline long ttak_a32_dec_unless_zero(atomic_t *p)
+{
+	int old = atomic_read(p);
+
+	do {
+		if (!old)
+			return -1;
+	} while (!atomic_try_cmpxchg(p, &old, old - 1));
+	return (long)(u32)old - 1;
+}
+
+#define ttak_asize_read(p)	((size_t)atomic_long_read(p))
+#define ttak_asize_set(p, v)	atomic_long_set((p), (long)(v))
+#define ttak_asize_add(p, v)	atomic_long_add((long)(v), (p))
+#define ttak_asize_sub(p, v)	atomic_long_sub((long)(v), (p))
+
+#define ttak_a64_read(p)	((u64)atomic64_read(p))
+#define ttak_a64_read_acquire(p) ((u64)atomic64_read_acquire(p))
+#define ttak_a64_set(p, v)	atomic64_set((p), (s64)(v))
+#define ttak_a64_inc_return(p)	((u64)atomic64_inc_return(p))
+
+static inline bool ttak_a64_cmpxchg(atomic64_t *p, u64 old, u64 new)
+{
+	s64 expected = (s64)old;
+
+	return atomic64_try_cmpxchg(p, &expected, (s64)new);
+}
+
+#define ttak_smp_mb()		smp_mb()
+
+/* clock */
+static inline u64 ttak_plat_now_ns(void)
+{
+	return ktime_get_ns();
+}
+
+/* errors: the kernel has no errno; callers return NULL / false */
+#define ttak_set_errno(e)	do { } while (0)
+#define ttak_plat_err(fmt, ...) \
+	pr_err_ratelimited("ttak: " fmt, ##__VA_ARGS__)
+
+static inline void ttak_plat_wait_relax(void)
+{
+	usleep_range(100, 200);
+}
+
+#define ttak_might_sleep()	might_sleep()
+
+/* Epoch readers: one record per CPU, defined in core/epoch.c's glue. */
+typedef void (*ttak_reader_fn)(struct ttak_epoch_reader *r, int id,
+			       void *ctx);
+void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx);
+
+static inline void ttak_plat_heavy_barrier(void)
+{
+	smp_mb();
+}
+
+bool ttak_plat_in_section(void);
+/* The caller's own reader record (user space), or NULL (kernel). */
+struct ttak_epoch_reader *ttak_plat_self_reader(void);
+struct ttak_retire_chunk **ttak_plat_open_chunk(void);
+void ttak_plat_chunk_lock(void);
+void ttak_plat_chunk_unlock(void);
+
+#endif /* TTAK_KERNEL_PLATFORM_H */

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * User-space platform layer: reader registry, membarrier, clock, errors.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "ttak_platform.h"
+#include "ttak_core.h"
+
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+_Thread_local struct ttak_epoch_reader ttak_epoch_self;
+/* Readers fence themselves until membarrier() is known to work. */
+_Atomic bool ttak_epoch_reader_fence = true;
+
+static pthread_mutex_t ttak_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ttak_epoch_reader *ttak_readers;
+static size_t ttak_nreaders;
+static pthread_key_t ttak_reader_key;
+static bool ttak_membarrier_ok;
+
+static int ttak_membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+static void ttak_reader_exit(void *arg)
+{
+	(void)arg;
+	ttak_epoch_deregister_thread();
+}
+
+__attribute__((constructor))
+static void ttak_user_init(void)
+{
+	ttak_core_init();
+	pthread_key_create(&ttak_reader_key, ttak_reader_exit);
+	/* Before any reader exists: either all readers fence or none. */
+	if (ttak_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
+	    !getenv("TTAK_NO_MEMBARRIER")) {
+		ttak_membarrier_ok = true;
+		atomic_store(&ttak_epoch_reader_fence, false);
+	}
+}
+
+void ttak_epoch_register_thread(void)
+{
+	struct ttak_epoch_reader *self = &ttak_epoch_self;
+
+	if (self->registered)
+		return;
+	self->tid = (int)syscall(SYS_gettid);
+	atomic_store(&self->state, 0);
+	pthread_mutex_lock(&ttak_registry_lock);
+	self->next = ttak_readers;
+	ttak_readers = self;
+	ttak_nreaders++;
+	pthread_mutex_unlock(&ttak_registry_lock);
+	/* a non-NULL value makes the key's destructor run at thread exit */
+	pthread_setspecific(ttak_reader_key, self);
+	self->registered = true;
+}
+
+void ttak_epoch_deregister_thread(void)
+{
+	struct ttak_epoch_reader *self = &ttak_epoch_self, **pp;
+
+	if (!self->registered)
+		return;
+	if (self->nesting) {
+		ttak_plat_report("thread %d deregisters inside an epoch section\n",
+				 self->tid);
+		self->nesting = 0;
+	}
+	atomic_store_explicit(&self->state, 0, memory_order_release);
+	/* queued retirees outlive the thread in the shared queue */
+	ttak_epoch_seal_own();
+	pthread_mutex_lock(&ttak_registry_lock);
+	for (pp = &ttak_readers; *pp; pp = &(*pp)->next) {
+		if (*pp == self) {
+			*pp = self->next;
+			ttak_nreaders--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ttak_registry_lock);
+	pthread_setspecific(ttak_reader_key, NULL);
+	self->registered = false;
+}
+
+void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx)
+{
+	struct ttak_epoch_reader *r;
+
+	pthread_mutex_lock(&ttak_registry_lock);
+	for (r = ttak_readers; r; r = r->next)
+		fn(r, r->tid, ctx);
+	pthread_mutex_unlock(&ttak_registry_lock);
+}
+
+void ttak_plat_heavy_barrier(void)
+{
+	size_t others;
+
+	pthread_mutex_lock(&ttak_registry_lock);
+	others = ttak_nreaders - (ttak_epoch_self.registered ? 1 : 0);
+	pthread_mutex_unlock(&ttak_registry_lock);
+	/*
+	 * Threads registering after the unlock above see everything before
+	 * it through the lock; with no other reader a local fence is enough.
+	 */
+	if (others && ttak_membarrier_ok &&
+	    ttak_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+bool ttak_plat_in_section(void)
+{
+	return ttak_epoch_self.nesting != 0;
+}
+
+struct ttak_epoch_reader *ttak_plat_self_reader(void)
+{
+	return &ttak_epoch_self;
+}
+
+struct ttak_retire_chunk **ttak_plat_open_chunk(void)
+{
+	return &ttak_epoch_self.chunk;
+}
+
+u64 ttak_plat_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+void ttak_plat_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (getenv("TTAK_QUIET"))
+		return;
+	va_start(ap, fmt);
+	fputs("ttak: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void ttak_plat_wait_relax(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 50000 };
+
+	nanosleep(&ts, NULL);
+}
+
+void ttak_plat_hint_huge(void *p, size_t size)
+{
+	uintptr_t start = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+	uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)4095;
+
+	if (end > start)
+		madvise((void *)start, end - start, MADV_HUGEPAGE);
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * User-space side of the platform layer.
+ *
+ * The core in kernel/core/ is written once for ttak.ko and libttak. It
+ * includes "ttak_platform.h"; the kernel build finds kernel/ttak_platform.h,
+ * the user build finds this file. Both give the same names: allocation,
+ * locks, the atomics on public struct members, barriers, the clock,
+ * error reporting, and the set of epoch readers (threads here, CPUs there).
+ */
+#ifndef TTAK_USER_PLATFORM_H
+#define TTAK_USER_PLATFORM_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ttak/types.h>
+
+struct ttak_epoch_reader;
+
+typedef uint64_t u64;
+typedef uint32_t u32;
+typedef uint8_t u8;
+
+#define ttak_likely(x)		__builtin_expect(!!(x), 1)
+#define ttak_unlikely(x)	__builtin_expect(!!(x), 0)
+
+/* memory */
+static inline void *ttak_plat_alloc(size_t size)
+{
+	return malloc(size);
+}
+
+static inline void *ttak_plat_zalloc(size_t size)
+{
+	return calloc(1, size);
+}
+
+static inline void ttak_plat_free(void *p)
+{
+	free(p);
+}
+
+/* Hint for huge blocks; failure is harmless. */
+void ttak_plat_hint_huge(void *p, size_t size);
+
+/* locks */
+static inline void ttak_lock_init(ttak_lock_t *l)
+{
+	pthread_mutex_init(l, NULL);
+}
+
+static inline void ttak_lock_destroy(ttak_lock_t *l)
+{
+	pthread_mutex_destroy(l);
+}
+
+static inline void ttak_lock(ttak_lock_t *l)
+{
+	pthread_mutex_lock(l);
+}
+
+static inline void ttak_unlock(ttak_lock_t *l)
+{
+	pthread_mutex_unlock(l);
+}
+
+/* atomics on the public member types */
+#define ttak_a32_read(p)	atomic_load(p)
+#define ttak_a32_set(p, v)	atomic_store((p), (v))
+static inline u32 ttak_a32_inc_return(ttak_atomic_u32_t *p)
+{
+	return atomic_fetch_add(p, 1) + 1;
+}
+
+/* Decrement unless zero; return the new value, or -1 if it was zero. */
+static inline long ttak_a32_dec_unless_zero(ttak_atomic_u32_t *p)
+{
+	uint32_t old = atomic_load(p);
+
+	do {
+		if (!old)
+			return -1;
+	} while (!atomic_compare_exchange_weak(p, &old, old - 1));
+	return (long)old - 1;
+}
+
+#define ttak_asize_read(p)	atomic_load(p)
+#define ttak_asize_set(p, v)	atomic_store((p), (size_t)(v))
+#define ttak_asize_add(p, v)	((void)atomic_fetch_add((p), (size_t)(v)))
+#define ttak_asize_sub(p, v)	((void)atomic_fetch_sub((p), (size_t)(v)))
+
+#define ttak_a64_read(p)	atomic_load(p)
+#define ttak_a64_read_acquire(p) atomic_load_explicit((p), memory_order_acquire)
+#define ttak_a64_set(p, v)	atomic_store((p), (uint64_t)(v))
+static inline u64 ttak_a64_inc_return(ttak_atomic_u64_t *p)
+{
+	return atomic_fetch_add(p, 1) + 1;
+}
+
+static inline bool ttak_a64_cmpxchg(ttak_atomic_u64_t *p, u64 old, u64 new)
+{
+	return atomic_compare_exchange_strong(p, &old, new);
+}
+
+#define ttak_smp_mb()		atomic_thread_fence(memory_order_seq_cst)
+
+/* Single relaxed accesses to plain fields shared between threads. */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+static inline u64 div_u64(u64 dividend, u32 divisor)
+{
+	return dividend / divisor;
+}
+
+/* clock */
+u64 ttak_plat_now_ns(void);
+
+/* errors */
+#define ttak_set_errno(e)	((void)(errno = (e)))
+#define ttak_plat_err(...)	ttak_plat_report(__VA_ARGS__)
+void ttak_plat_report(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* A wait loop's pause between polls; may sleep. */
+void ttak_plat_wait_relax(void);
+#define ttak_might_sleep()	do { } while (0)
+
+/*
+ * Epoch readers. Each thread has one record in TLS, linked into a
+ * registry on first use and unlinked by a key destructor at thread exit.
+ */
+typedef void (*ttak_reader_fn)(struct ttak_epoch_reader *r, int id,
+			       void *ctx);
+void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx);
+/* Full barrier on every running reader thread (membarrier), or a fence. */
+void ttak_plat_heavy_barrier(void);
+/* The calling context's reader record, if it is inside a section. */
+bool ttak_plat_in_section(void);
+/* The caller's own reader record (user space), or NULL (kernel). */
+struct ttak_epoch_reader *ttak_plat_self_reader(void);
+/* Slot of the calling thread's open retire batch; no lock needed. */
+struct ttak_retire_chunk **ttak_plat_open_chunk(void);
+#define ttak_plat_chunk_lock()		do { } while (0)
+#define ttak_plat_chunk_unlock()	do { } while (0)
+
+#endif /* TTAK_USER_PLATFORM_H */

@@ -1,0 +1,2 @@
+check-user:
+	@echo "no tests yet"
