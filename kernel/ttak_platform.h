@@ -46,6 +46,17 @@ static inline void ttak_plat_free(void *p)
 	kvfree(p);
 }
 
+/* Memory behind tracked blocks: the slab caches already recycle it. */
+static inline void *ttak_plat_block_alloc(size_t size)
+{
+	return kvmalloc(size, GFP_KERNEL);
+}
+
+static inline void ttak_plat_block_free(void *p, size_t size)
+{
+	kvfree(p);
+}
+
 static inline void ttak_plat_hint_huge(void *p, size_t size)
 {
 }

@@ -87,6 +87,7 @@ bool ttak_arena_generation_begin(ttak_arena_env_t *env,
 				 ttak_arena_generation_t *generation,
 				 uint32_t epoch_id)
 {
+	u64 lifetime, now;
 	size_t bytes;
 	void *base;
 
@@ -96,8 +97,10 @@ bool ttak_arena_generation_begin(ttak_arena_env_t *env,
 	}
 	memset(generation, 0, sizeof(*generation));
 	bytes = env->config.generation_bytes;
-	base = ttak_mem_alloc_with_flags(bytes, env->config.lifetime_ticks,
-					 ttak_get_tick_count(),
+	lifetime = env->config.lifetime_ticks;
+	/* a lifetime that never ends needs no clock */
+	now = lifetime == __TTAK_UNSAFE_MEM_FOREVER__ ? 0 : ttak_get_tick_count();
+	base = ttak_mem_alloc_with_flags(bytes, lifetime, now,
 					 env->config.alloc_flags);
 	if (!base)
 		goto fail;

@@ -83,6 +83,17 @@ static void ttak_chunk_put(struct ttak_retire_chunk *c)
 	ttak_plat_free(c);
 }
 
+/* Append @c to the sealed queue (domain locked). */
+static void ttak_chunk_queue_locked(struct ttak_retire_chunk *c)
+{
+	c->stamp = ttak_a64_read(&ttak_epoch_global);
+	c->seq = ++ttak_ebr.sealed;
+	c->next = NULL;
+	*ttak_ebr.tail = c;
+	ttak_ebr.tail = &c->next;
+	ttak_ebr.pending += c->count;
+}
+
 /* Queue a full or partial batch; returns the queue length after it. */
 static size_t ttak_chunk_seal(struct ttak_retire_chunk *c)
 {
@@ -91,18 +102,14 @@ static size_t ttak_chunk_seal(struct ttak_retire_chunk *c)
 	/* every unlink of the batch's objects is ordered before the stamp */
 	ttak_smp_mb();
 	ttak_lock(&ttak_ebr.lock);
-	c->stamp = ttak_a64_read(&ttak_epoch_global);
-	c->seq = ++ttak_ebr.sealed;
-	c->next = NULL;
-	*ttak_ebr.tail = c;
-	ttak_ebr.tail = &c->next;
-	ttak_ebr.pending += c->count;
+	ttak_chunk_queue_locked(c);
 	pending = ttak_ebr.pending;
 	ttak_unlock(&ttak_ebr.lock);
 	return pending;
 }
 
-void ttak_epoch_seal_own(void)
+/* Take the caller's open batch if it holds anything. */
+static struct ttak_retire_chunk *ttak_take_own(void)
 {
 	struct ttak_retire_chunk **slot, *c;
 
@@ -114,6 +121,13 @@ void ttak_epoch_seal_own(void)
 	else
 		c = NULL;
 	ttak_plat_chunk_unlock();
+	return c;
+}
+
+void ttak_epoch_seal_own(void)
+{
+	struct ttak_retire_chunk *c = ttak_take_own();
+
 	if (c)
 		ttak_chunk_seal(c);
 }
@@ -144,7 +158,9 @@ static void ttak_scan_reader(struct ttak_epoch_reader *r, int id, void *ctx)
 		scan->min_epoch = epoch;
 	scan->any_inside = true;
 
-	/* stall bookkeeping for flush-status reports */
+	/* stall bookkeeping for flush-status reports; clock read only here */
+	if (!scan->now_ns)
+		scan->now_ns = ttak_get_tick_count_ns();
 	if (r->seen_state != state) {
 		r->seen_state = state;
 		r->seen_since_ns = scan->now_ns;
@@ -164,7 +180,7 @@ static void ttak_scan_reader(struct ttak_epoch_reader *r, int id, void *ctx)
 static void ttak_scan_locked(struct ttak_scan *scan)
 {
 	scan->global = ttak_a64_read(&ttak_epoch_global);
-	scan->now_ns = ttak_get_tick_count_ns();
+	scan->now_ns = 0;
 	scan->any_inside = false;
 	scan->blockers = 0;
 	ttak_plat_scan_readers(ttak_scan_reader, scan);
@@ -194,14 +210,25 @@ static struct ttak_retire_chunk *ttak_detach_safe(u64 last_seq, u64 bound)
 
 static void ttak_run_chunks(struct ttak_retire_chunk *c)
 {
-	struct ttak_retire_chunk *next;
+	struct ttak_retire_chunk *next, **slot;
 	size_t i;
 
 	for (; c; c = next) {
 		next = c->next;
 		for (i = 0; i < c->count; i++)
 			c->items[i].cleanup(c->items[i].ptr);
-		ttak_chunk_put(c);
+		c->count = 0;
+		c->next = NULL;
+		/* reuse it as the caller's open batch: no trip to the pool */
+		ttak_plat_chunk_lock();
+		slot = ttak_plat_open_chunk();
+		if (slot && !*slot) {
+			*slot = c;
+			c = NULL;
+		}
+		ttak_plat_chunk_unlock();
+		if (c)
+			ttak_chunk_put(c);
 	}
 }
 
@@ -210,13 +237,18 @@ static void ttak_run_chunks(struct ttak_retire_chunk *c)
  * left. Readers the scan sees inside with an old epoch are reported
  * through @scan when the caller asks.
  */
-static bool ttak_reclaim_pass(struct ttak_scan *scan)
+static bool ttak_reclaim_pass(struct ttak_scan *scan,
+			      struct ttak_retire_chunk *own)
 {
 	struct ttak_retire_chunk *done;
 	u64 last_seq, bound;
 	bool empty;
 
+	if (own)
+		ttak_smp_mb();	/* as in ttak_chunk_seal() */
 	ttak_lock(&ttak_ebr.lock);
+	if (own)
+		ttak_chunk_queue_locked(own);
 	last_seq = ttak_ebr.sealed;
 	ttak_unlock(&ttak_ebr.lock);
 
@@ -238,8 +270,7 @@ void ttak_epoch_reclaim(void)
 {
 	struct ttak_scan scan = { 0 };
 
-	ttak_epoch_seal_own();
-	ttak_reclaim_pass(&scan);
+	ttak_reclaim_pass(&scan, ttak_take_own());
 }
 
 /*

@@ -60,15 +60,18 @@ void ttak_epoch_gc_register(ttak_epoch_gc_t *gc, void *ptr, size_t size)
 
 void ttak_epoch_gc_rotate(ttak_epoch_gc_t *gc)
 {
-	if (!gc) {
+	u64 now_ns;
+
+	if (!gc || !gc->tree.initialized) {
 		ttak_set_errno(EINVAL);
 		return;
 	}
+	now_ns = ttak_get_tick_count_ns();
 	ttak_a64_inc_return(&gc->current_epoch);
-	/* perform_cleanup retires the garbage and runs one reclaim pass */
-	ttak_mem_tree_perform_cleanup(&gc->tree, ttak_get_tick_count());
+	/* the cleanup retires the garbage and runs one reclaim pass */
+	ttak_mem_tree_cleanup_at(&gc->tree, div_u64(now_ns, 1000000), now_ns);
 	ttak_a64_inc_return(&gc->rotations);
-	ttak_a64_set(&gc->last_rotate_ns, ttak_get_tick_count_ns());
+	ttak_a64_set(&gc->last_rotate_ns, now_ns);
 }
 
 void ttak_epoch_gc_manual_rotate(ttak_epoch_gc_t *gc, bool manual_mode)

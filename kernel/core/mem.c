@@ -33,7 +33,7 @@ struct ttak_block {
 	u8 is_volatile;
 	u8 allow_direct;
 	u8 is_root;
-	u64 pad;			/* keeps the header 64 bytes */
+	size_t raw_size;		/* bytes behind raw, for the free */
 	u64 check;			/* last: nearest to the user bytes */
 };
 
@@ -59,6 +59,7 @@ static u64 ttak_block_check(const struct ttak_block *b)
 
 	h ^= (u64)(uintptr_t)b->raw * 0x9e3779b97f4a7c15ULL;
 	h ^= (u64)b->size * 0xc2b2ae3d27d4eb4fULL;
+	h ^= (u64)b->raw_size * 0x27d4eb2f165667c5ULL;
 	h ^= b->expires_tick * 0x165667b19e3779f9ULL;
 	h ^= ((u64)b->flags << 32) | ((u64)b->is_const << 24) |
 	     ((u64)b->is_volatile << 16) | ((u64)b->allow_direct << 8) |
@@ -132,7 +133,7 @@ void *ttak_mem_alloc_safe(size_t size, uint64_t lifetime_ticks,
 	if (flags & TTAK_MEM_STRICT_CHECK)
 		raw_size += sizeof(canary);
 
-	raw = ttak_plat_alloc(raw_size);
+	raw = ttak_plat_block_alloc(raw_size);
 	if (!raw) {
 		ttak_set_errno(ENOMEM);
 		return NULL;
@@ -150,7 +151,7 @@ void *ttak_mem_alloc_safe(size_t size, uint64_t lifetime_ticks,
 	b->is_volatile = is_volatile;
 	b->allow_direct = allow_direct;
 	b->is_root = is_root;
-	b->pad = 0;
+	b->raw_size = raw_size;
 	b->check = ttak_block_check(b);
 	if (flags & TTAK_MEM_STRICT_CHECK) {
 		canary = ttak_canary_of((void *)user);
@@ -168,7 +169,7 @@ void *ttak_mem_alloc_safe(size_t size, uint64_t lifetime_ticks,
 	}
 	if (!stripe->index.buckets) {
 		ttak_unlock(&stripe->lock);
-		ttak_plat_free(raw);
+		ttak_plat_block_free(raw, raw_size);
 		ttak_set_errno(ENOMEM);
 		return NULL;
 	}
@@ -183,6 +184,7 @@ void ttak_mem_free(void *ptr)
 	struct ttak_registry_stripe *stripe;
 	struct ttak_hash_link *l;
 	struct ttak_block *b;
+	size_t raw_size;
 	void *raw;
 	int err;
 
@@ -209,9 +211,10 @@ void ttak_mem_free(void *ptr)
 	ttak_ptr_hash_remove(&stripe->index, l);
 	stripe->bytes -= b->size;
 	raw = b->raw;
+	raw_size = b->raw_size;
 	b->check = 0;		/* a stale copy of the pointer fails verification */
 	ttak_unlock(&stripe->lock);
-	ttak_plat_free(raw);
+	ttak_plat_block_free(raw, raw_size);
 }
 
 void ttak_mem_free_cb(void *ptr)
@@ -356,7 +359,8 @@ size_t ttak_mem_core_exit(void)
 
 			for (; l; l = next) {
 				next = l->next;
-				ttak_plat_free(ttak_block_of(l->key)->raw);
+				ttak_plat_block_free(ttak_block_of(l->key)->raw,
+						     ttak_block_of(l->key)->raw_size);
 				leaked++;
 			}
 		}

@@ -191,6 +191,7 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 				   bool is_root)
 {
 	ttak_mem_node_t *node;
+	bool due;
 
 	if (!tree || !ptr || !tree->initialized) {
 		ttak_set_errno(EINVAL);
@@ -225,9 +226,12 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 	}
 	ttak_ptr_hash_insert(&tree->index, &node->link);
 	tree->bytes_tracked += size;
+	/* the clock is read only when there is garbage to judge */
+	due = tree->garbage && ttak_cleanup_due(tree, ttak_get_tick_count_ns());
 	ttak_unlock(&tree->lock);
 
-	ttak_maybe_cleanup(tree);
+	if (due)
+		ttak_mem_tree_perform_cleanup(tree, ttak_get_tick_count());
 	return node;
 }
 
@@ -364,14 +368,11 @@ static bool ttak_node_expired(const ttak_mem_node_t *node, u64 now)
 	return node->expires_tick <= now;	/* 0: at once */
 }
 
-void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now)
+/* Cleanup with the expiry clock @now (ticks) and the wall clock @now_ns. */
+void ttak_mem_tree_cleanup_at(ttak_mem_tree_t *tree, u64 now, u64 now_ns)
 {
 	ttak_mem_node_t *node, *next, *list = NULL;
 
-	if (!tree || !tree->initialized) {
-		ttak_set_errno(EINVAL);
-		return;
-	}
 	ttak_lock(&tree->lock);
 	for (node = tree->garbage; node; node = next) {
 		next = node->garbage_next;
@@ -383,9 +384,18 @@ void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now)
 	}
 	ttak_asize_sub(&tree->garbage_pressure, tree->external_pressure);
 	tree->external_pressure = 0;
-	tree->last_cleanup_ns = ttak_get_tick_count_ns();
+	tree->last_cleanup_ns = now_ns;
 	ttak_unlock(&tree->lock);
 	ttak_retire_nodes(list);
+}
+
+void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now)
+{
+	if (!tree || !tree->initialized) {
+		ttak_set_errno(EINVAL);
+		return;
+	}
+	ttak_mem_tree_cleanup_at(tree, now, ttak_get_tick_count_ns());
 }
 
 ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr)

@@ -24,6 +24,11 @@ struct ttak_hash_link **ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
 /* Grow @h if it wants to; takes @lock around the table, allocates outside. */
 void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock);
 
+/* mem_tree.c: cleanup with both clocks given (one clock read per rotation) */
+struct ttak_mem_tree;
+void ttak_mem_tree_cleanup_at(struct ttak_mem_tree *tree, u64 now,
+			      u64 now_ns);
+
 /* mem.c */
 int ttak_mem_core_init(void);
 /* Free every block still allocated; returns how many there were. */

@@ -22,9 +22,79 @@ _Atomic bool ttak_epoch_reader_fence = true;
 
 static pthread_mutex_t ttak_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ttak_epoch_reader *ttak_readers;
-static size_t ttak_nreaders;
+/* registered readers; seq_cst so the barrier below can skip the lock */
+static _Atomic size_t ttak_nreaders;
 static pthread_key_t ttak_reader_key;
 static bool ttak_membarrier_ok;
+
+#define TTAK_BLOCK_CACHE_SLOTS	8
+#define TTAK_BLOCK_CACHE_MIN	1024		/* malloc's tcache has smaller */
+#define TTAK_BLOCK_CACHE_MAX	(64 * 1024)	/* larger ones are rare */
+
+struct ttak_block_cache {
+	void *block[TTAK_BLOCK_CACHE_SLOTS];
+	size_t size[TTAK_BLOCK_CACHE_SLOTS];
+	unsigned int count;
+	bool armed;		/* destructor key set for this thread */
+};
+
+static _Thread_local struct ttak_block_cache ttak_blocks;
+static pthread_key_t ttak_blocks_key;
+
+static void ttak_block_cache_drain(void *arg)
+{
+	struct ttak_block_cache *cache = arg;
+
+	while (cache->count) {
+		cache->count--;
+		free(cache->block[cache->count]);
+	}
+}
+
+void *ttak_plat_block_alloc(size_t size)
+{
+	struct ttak_block_cache *cache = &ttak_blocks;
+	unsigned int i;
+	void *p;
+
+	for (i = cache->count; i-- > 0;) {
+		if (cache->size[i] == size) {
+			p = cache->block[i];
+			cache->count--;
+			cache->block[i] = cache->block[cache->count];
+			cache->size[i] = cache->size[cache->count];
+			return p;
+		}
+	}
+	return malloc(size);
+}
+
+void ttak_plat_block_free(void *p, size_t size)
+{
+	struct ttak_block_cache *cache = &ttak_blocks;
+
+	if (size < TTAK_BLOCK_CACHE_MIN || size > TTAK_BLOCK_CACHE_MAX) {
+		free(p);
+		return;
+	}
+	if (!cache->armed) {
+		/* drains the cache when the thread exits */
+		pthread_setspecific(ttak_blocks_key, cache);
+		cache->armed = true;
+	}
+	if (cache->count == TTAK_BLOCK_CACHE_SLOTS) {
+		/* evict the oldest: the cache follows the sizes in use */
+		free(cache->block[0]);
+		memmove(&cache->block[0], &cache->block[1],
+			sizeof(cache->block[0]) * (TTAK_BLOCK_CACHE_SLOTS - 1));
+		memmove(&cache->size[0], &cache->size[1],
+			sizeof(cache->size[0]) * (TTAK_BLOCK_CACHE_SLOTS - 1));
+		cache->count--;
+	}
+	cache->block[cache->count] = p;
+	cache->size[cache->count] = size;
+	cache->count++;
+}
 
 static int ttak_membarrier(int cmd)
 {
@@ -42,6 +112,7 @@ static void ttak_user_init(void)
 {
 	ttak_core_init();
 	pthread_key_create(&ttak_reader_key, ttak_reader_exit);
+	pthread_key_create(&ttak_blocks_key, ttak_block_cache_drain);
 	/* Before any reader exists: either all readers fence or none. */
 	if (ttak_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
 	    !getenv("TTAK_NO_MEMBARRIER")) {
@@ -109,12 +180,13 @@ void ttak_plat_heavy_barrier(void)
 {
 	size_t others;
 
-	pthread_mutex_lock(&ttak_registry_lock);
-	others = ttak_nreaders - (ttak_epoch_self.registered ? 1 : 0);
-	pthread_mutex_unlock(&ttak_registry_lock);
+	atomic_thread_fence(memory_order_seq_cst);
+	others = atomic_load(&ttak_nreaders) -
+		 (ttak_epoch_self.registered ? 1 : 0);
 	/*
-	 * Threads registering after the unlock above see everything before
-	 * it through the lock; with no other reader a local fence is enough.
+	 * A thread whose registration (a seq_cst increment) comes after the
+	 * load above sees every store made before our fence; with no other
+	 * reader registered, that fence is all the ordering needed.
 	 */
 	if (others && ttak_membarrier_ok &&
 	    ttak_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)

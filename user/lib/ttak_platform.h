@@ -46,6 +46,15 @@ static inline void ttak_plat_free(void *p)
 	free(p);
 }
 
+/*
+ * Memory behind tracked blocks. A small per-thread cache keeps recently
+ * freed blocks of the sizes in use, so a generation that is flushed and
+ * begun again costs no trip through malloc (glibc serves 4 KiB blocks
+ * from its slow path).
+ */
+void *ttak_plat_block_alloc(size_t size);
+void ttak_plat_block_free(void *p, size_t size);
+
 /* Hint for huge blocks; failure is harmless. */
 void ttak_plat_hint_huge(void *p, size_t size);
 
