@@ -1,0 +1,32 @@
+#!/bin/sh
+# Guest side of `run-vm.sh --demo`: load ttak.ko and drive one generation
+# of the default arena through debugfs, showing what an admin sees.
+set -eu
+
+d=/sys/kernel/debug/ttak
+rc=0
+
+show() {
+	echo "## $1"
+	for f in stats pressure flush_status generations; do
+		echo "--- $d/$f"
+		cat "$d/$f" || rc=1
+	done
+}
+ctl() {
+	echo "\$ echo $1 > $d/control"
+	# Keep going after a refused command: the later files show why.
+	echo "$1" >"$d/control" || { echo "control refused '$1'"; rc=1; }
+	show "after $1"
+}
+
+echo "\$ insmod /ttak/ttak.ko"
+insmod /ttak/ttak.ko
+show "after insmod"
+ctl begin
+ctl carve
+ctl retire
+ctl rotate
+echo "\$ rmmod ttak"
+rmmod ttak || rc=1
+exit $rc
