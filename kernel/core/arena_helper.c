@@ -23,6 +23,7 @@ void ttak_arena_env_config_init(ttak_arena_env_config_t *config)
 	config->alloc_flags = TTAK_MEM_CACHE_ALIGNED | TTAK_MEM_STRICT_CHECK;
 	config->lifetime_ticks = __TTAK_UNSAFE_MEM_FOREVER__;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_env_config_init);
 
 /* Chunk size as carved: rounded up to a cache line when asked for. */
 static size_t ttak_arena_stride(const ttak_arena_env_t *env, size_t bytes)
@@ -71,6 +72,7 @@ bool ttak_arena_env_init(ttak_arena_env_t *env,
 	ttak_a64_set(&env->failed, 0);
 	return true;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_env_init);
 
 void ttak_arena_env_destroy(ttak_arena_env_t *env)
 {
@@ -82,6 +84,7 @@ void ttak_arena_env_destroy(ttak_arena_env_t *env)
 		ttak_epoch_gc_rotate(env->gc);
 	env->gc = NULL;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_env_destroy);
 
 bool ttak_arena_generation_begin(ttak_arena_env_t *env,
 				 ttak_arena_generation_t *generation,
@@ -118,6 +121,7 @@ fail:
 	ttak_a64_inc_return(&env->failed);
 	return false;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_generation_begin);
 
 void *ttak_arena_generation_claim(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation,
@@ -140,6 +144,7 @@ void *ttak_arena_generation_claim(ttak_arena_env_t *env,
 	generation->used += stride;
 	return chunk;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_generation_claim);
 
 size_t ttak_arena_generation_for_each(ttak_arena_env_t *env,
 				      ttak_arena_generation_t *generation,
@@ -163,6 +168,7 @@ size_t ttak_arena_generation_for_each(ttak_arena_env_t *env,
 	}
 	return count;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_generation_for_each);
 
 size_t ttak_arena_generation_remaining(const ttak_arena_generation_t *generation)
 {
@@ -171,12 +177,14 @@ size_t ttak_arena_generation_remaining(const ttak_arena_generation_t *generation
 		return 0;
 	return generation->capacity - generation->used;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_generation_remaining);
 
 void ttak_arena_generation_reset(ttak_arena_generation_t *generation)
 {
 	if (generation && generation->base)
 		generation->used = 0;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_generation_reset);
 
 bool ttak_arena_generation_retire(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation)
@@ -197,6 +205,7 @@ bool ttak_arena_generation_retire(ttak_arena_env_t *env,
 	memset(generation, 0, sizeof(*generation));
 	return true;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_generation_retire);
 
 void ttak_arena_env_rotate(ttak_arena_env_t *env)
 {
@@ -206,6 +215,7 @@ void ttak_arena_env_rotate(ttak_arena_env_t *env)
 	}
 	ttak_epoch_gc_rotate(env->gc);
 }
+EXPORT_SYMBOL_GPL(ttak_arena_env_rotate);
 
 void ttak_arena_env_get_stats(ttak_arena_env_t *env,
 			      struct ttak_arena_env_stats *stats)
@@ -217,3 +227,4 @@ void ttak_arena_env_get_stats(ttak_arena_env_t *env,
 	stats->failed = ttak_a64_read(&env->failed);
 	stats->live = stats->begun - stats->retired;
 }
+EXPORT_SYMBOL_GPL(ttak_arena_env_get_stats);

@@ -272,6 +272,7 @@ void ttak_epoch_reclaim(void)
 
 	ttak_reclaim_pass(&scan, ttak_take_own());
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_reclaim);
 
 /*
  * Wait until every reader inside a section now has left it. @exclude_self
@@ -309,6 +310,7 @@ void ttak_epoch_synchronize(void)
 	ttak_wait_readers(false);
 	ttak_epoch_reclaim();
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_synchronize);
 
 void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 {
@@ -358,6 +360,7 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 	if (pending >= TTAK_RECLAIM_SOFT)
 		ttak_epoch_reclaim();
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_retire);
 
 size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max)
 {
@@ -371,11 +374,13 @@ size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max)
 	ttak_unlock(&ttak_ebr.lock);
 	return scan.blockers;
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_report_blockers);
 
 uint64_t ttak_epoch_current(void)
 {
 	return ttak_a64_read(&ttak_epoch_global);
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_current);
 
 size_t ttak_epoch_pending(void)
 {
@@ -386,6 +391,7 @@ size_t ttak_epoch_pending(void)
 	ttak_unlock(&ttak_ebr.lock);
 	return pending;
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_pending);
 
 int ttak_epoch_core_init(void)
 {

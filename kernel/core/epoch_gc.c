@@ -19,6 +19,7 @@ void ttak_epoch_gc_init(ttak_epoch_gc_t *gc)
 	ttak_a64_set(&gc->last_rotate_ns, 0);
 	gc->manual_rotation = false;
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_gc_init);
 
 void ttak_epoch_gc_destroy(ttak_epoch_gc_t *gc)
 {
@@ -26,6 +27,7 @@ void ttak_epoch_gc_destroy(ttak_epoch_gc_t *gc)
 		return;
 	ttak_mem_tree_destroy(&gc->tree);
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_gc_destroy);
 
 static bool ttak_gc_over_threshold(ttak_epoch_gc_t *gc)
 {
@@ -52,11 +54,13 @@ ttak_mem_node_t *ttak_epoch_gc_register_node(ttak_epoch_gc_t *gc, void *ptr,
 		ttak_epoch_gc_rotate(gc);
 	return node;
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_gc_register_node);
 
 void ttak_epoch_gc_register(ttak_epoch_gc_t *gc, void *ptr, size_t size)
 {
 	ttak_epoch_gc_register_node(gc, ptr, size);
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_gc_register);
 
 void ttak_epoch_gc_rotate(ttak_epoch_gc_t *gc)
 {
@@ -73,6 +77,7 @@ void ttak_epoch_gc_rotate(ttak_epoch_gc_t *gc)
 	ttak_a64_inc_return(&gc->rotations);
 	ttak_a64_set(&gc->last_rotate_ns, now_ns);
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_gc_rotate);
 
 void ttak_epoch_gc_manual_rotate(ttak_epoch_gc_t *gc, bool manual_mode)
 {
@@ -84,6 +89,7 @@ void ttak_epoch_gc_manual_rotate(ttak_epoch_gc_t *gc, bool manual_mode)
 	/* in manual mode nothing flushes behind the owner's back */
 	ttak_mem_tree_set_manual_cleanup(&gc->tree, manual_mode);
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_gc_manual_rotate);
 
 void ttak_epoch_gc_hint(ttak_epoch_gc_t *gc, ttak_epoch_gc_hint_t hint)
 {
@@ -102,3 +108,4 @@ void ttak_epoch_gc_hint(ttak_epoch_gc_t *gc, ttak_epoch_gc_hint_t hint)
 	     ttak_gc_over_threshold(gc)))
 		ttak_epoch_gc_rotate(gc);
 }
+EXPORT_SYMBOL_GPL(ttak_epoch_gc_hint);

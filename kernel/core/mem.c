@@ -178,6 +178,7 @@ void *ttak_mem_alloc_safe(size_t size, uint64_t lifetime_ticks,
 	ttak_unlock(&stripe->lock);
 	return (void *)user;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_alloc_safe);
 
 void ttak_mem_free(void *ptr)
 {
@@ -216,6 +217,7 @@ void ttak_mem_free(void *ptr)
 	ttak_unlock(&stripe->lock);
 	ttak_plat_block_free(raw, raw_size);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_free);
 
 void ttak_mem_free_cb(void *ptr)
 {
@@ -229,6 +231,7 @@ void ttak_mem_freep(void **ptr)
 	ttak_mem_free(*ptr);
 	*ptr = NULL;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_freep);
 
 void *ttak_mem_access(void *ptr, uint64_t now_tick)
 {
@@ -260,6 +263,7 @@ void *ttak_mem_access(void *ptr, uint64_t now_tick)
 	}
 	return ptr;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_access);
 
 /* Size and flags of a live block, under its stripe lock. */
 static bool ttak_block_info(void *ptr, size_t *size)
@@ -304,6 +308,7 @@ void *ttak_mem_realloc_safe(void *ptr, size_t new_size,
 	ttak_mem_free(ptr);
 	return fresh;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_realloc_safe);
 
 void *ttak_mem_dup_safe(const void *src, size_t size, uint64_t lifetime_ticks,
 			uint64_t now_tick, bool is_root,
@@ -321,6 +326,7 @@ void *ttak_mem_dup_safe(const void *src, size_t size, uint64_t lifetime_ticks,
 		memcpy(copy, src, size);
 	return copy;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_dup_safe);
 
 void ttak_mem_core_usage(size_t *blocks, size_t *bytes)
 {

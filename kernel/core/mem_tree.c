@@ -69,6 +69,7 @@ void ttak_mem_tree_init(ttak_mem_tree_t *tree)
 	tree->last_cleanup_ns = ttak_get_tick_count_ns();
 	tree->initialized = true;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_init);
 
 /*
  * Runs after a grace period: nobody can reach @p any more. The pending
@@ -161,6 +162,7 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 	tree->initialized = false;
 	ttak_lock_destroy(&tree->lock);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_destroy);
 
 static bool ttak_cleanup_due(ttak_mem_tree_t *tree, u64 now_ns)
 {
@@ -234,6 +236,7 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 		ttak_mem_tree_perform_cleanup(tree, ttak_get_tick_count());
 	return node;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_add);
 
 void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 {
@@ -262,6 +265,7 @@ void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 	node->garbage_next = NULL;
 	ttak_retire_nodes(node);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_remove);
 
 /* Bring the garbage list in line with ref_count after a zero crossing. */
 static void ttak_node_reconcile(ttak_mem_node_t *node)
@@ -291,6 +295,7 @@ void ttak_mem_node_acquire(ttak_mem_node_t *node)
 	if (ttak_a32_inc_return(&node->ref_count) == 1)
 		ttak_node_reconcile(node);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_node_acquire);
 
 void ttak_mem_node_release(ttak_mem_node_t *node)
 {
@@ -310,6 +315,7 @@ void ttak_mem_node_release(ttak_mem_node_t *node)
 	if (!refs)
 		ttak_node_reconcile(node);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_node_release);
 
 void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
 					  uint64_t min_ns, uint64_t max_ns)
@@ -323,6 +329,7 @@ void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
 	tree->max_interval_ns = max_ns;
 	ttak_unlock(&tree->lock);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_set_cleaning_intervals);
 
 void ttak_mem_tree_set_pressure_threshold(ttak_mem_tree_t *tree,
 					  size_t threshold_bytes)
@@ -333,6 +340,7 @@ void ttak_mem_tree_set_pressure_threshold(ttak_mem_tree_t *tree,
 	}
 	ttak_asize_set(&tree->pressure_threshold, threshold_bytes);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_set_pressure_threshold);
 
 void ttak_mem_tree_report_pressure(ttak_mem_tree_t *tree,
 				   size_t pressure_amount)
@@ -348,6 +356,7 @@ void ttak_mem_tree_report_pressure(ttak_mem_tree_t *tree,
 	ttak_unlock(&tree->lock);
 	ttak_maybe_cleanup(tree);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_report_pressure);
 
 void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
 				      bool manual_cleanup_enabled)
@@ -360,6 +369,7 @@ void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
 	tree->manual_cleanup = manual_cleanup_enabled;
 	ttak_unlock(&tree->lock);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_set_manual_cleanup);
 
 static bool ttak_node_expired(const ttak_mem_node_t *node, u64 now)
 {
@@ -397,6 +407,7 @@ void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now)
 	}
 	ttak_mem_tree_cleanup_at(tree, now, ttak_get_tick_count_ns());
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_perform_cleanup);
 
 ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr)
 {
@@ -411,6 +422,7 @@ ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr)
 	ttak_unlock(&tree->lock);
 	return ttak_node_of(l);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_find_node);
 
 void ttak_mem_tree_hint(ttak_mem_tree_t *tree, ttak_mem_tree_hint_t hint)
 {
@@ -431,6 +443,7 @@ void ttak_mem_tree_hint(ttak_mem_tree_t *tree, ttak_mem_tree_hint_t hint)
 	else if (hint & (TTAK_MEM_TREE_HINT_ALLOC | TTAK_MEM_TREE_HINT_FREE))
 		ttak_maybe_cleanup(tree);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_hint);
 
 void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
 			     struct ttak_mem_tree_stats *stats)
@@ -448,3 +461,4 @@ void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
 	stats->pressure_threshold = ttak_asize_read(&tree->pressure_threshold);
 	ttak_unlock(&tree->lock);
 }
+EXPORT_SYMBOL_GPL(ttak_mem_tree_get_stats);

@@ -10,8 +10,10 @@ uint64_t ttak_get_tick_count_ns(void)
 {
 	return ttak_plat_now_ns();
 }
+EXPORT_SYMBOL_GPL(ttak_get_tick_count_ns);
 
 uint64_t ttak_get_tick_count(void)
 {
 	return div_u64(ttak_plat_now_ns(), 1000000);
 }
+EXPORT_SYMBOL_GPL(ttak_get_tick_count);

@@ -27,6 +27,13 @@ typedef uint64_t u64;
 typedef uint32_t u32;
 typedef uint8_t u8;
 
+/*
+ * The core marks its API for ttak.ko's symbol table; in user space every
+ * non-static symbol is exported already. The redundant declaration keeps
+ * the statement well-formed after a function body.
+ */
+#define EXPORT_SYMBOL_GPL(sym)	extern int ttak_export_unused_##sym
+
 #define ttak_likely(x)		__builtin_expect(!!(x), 1)
 #define ttak_unlikely(x)	__builtin_expect(!!(x), 0)
 
