@@ -50,7 +50,7 @@ SHARED_LIB := $(BUILD)/libttak.so.$(VERSION)
 HEADERS    := $(shell find include/ttak -name '*.h')
 
 .PHONY: all lib tutorials bench module modules_install check check-user \
-	check-vm check-debug install uninstall clean
+	demo install uninstall clean
 
 all: lib tutorials bench
 	@if [ -d "$(KDIR)" ]; then $(MAKE) module; \
@@ -85,6 +85,12 @@ bench: $(STATIC_LIB)
 		$(MAKE) -C user/bench TTAK_ROOT=$(CURDIR) BUILD=$(CURDIR)/$(BUILD) build; fi
 
 include user/tests/tests.mk
+
+# The main job: lesson 40 in user space, then ttak.ko in a QEMU guest
+# driven through debugfs (the host kernel never loads the module).
+demo: tutorials
+	./user/tutorials/40-arena-memory/lesson40_arena_memory
+	tools/testing/vm/run-vm.sh --demo 6.12
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
