@@ -99,7 +99,29 @@ void ttak_epoch_reclaim(void);
 void ttak_epoch_synchronize(void);
 
 #ifdef __KERNEL__
+/**
+ * ttak_epoch_enter() - Enter a read section on the local CPU.
+ *
+ * Disables preemption and publishes the current epoch in this CPU's
+ * reader record. Objects reached inside the section stay valid until the
+ * matching ttak_epoch_exit(). Sections nest, also from softirq context
+ * over a task's section.
+ *
+ * Context: process or softirq context, not hard-irq or NMI. The section
+ * must not sleep: with CONFIG_DEBUG_ATOMIC_SLEEP any sleeping call inside
+ * it is reported as a sleep in atomic context.
+ */
 void ttak_epoch_enter(void);
+
+/**
+ * ttak_epoch_exit() - Leave the section opened by ttak_epoch_enter().
+ *
+ * The outermost exit withdraws the CPU from the readers (a store-release)
+ * and re-enables preemption. An unmatched exit triggers a one-time
+ * warning and is otherwise ignored.
+ *
+ * Context: the context that entered the section, on the same CPU.
+ */
 void ttak_epoch_exit(void);
 #else
 extern _Thread_local struct ttak_epoch_reader ttak_epoch_self;
@@ -123,7 +145,8 @@ static inline void ttak_epoch_enter(void)
 		return;
 	if (!self->registered)
 		ttak_epoch_register_thread();
-	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_relaxed);
+	/* acquire: the epoch is read before any object of the section */
+	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
 	atomic_store_explicit(&self->state, (epoch << 1) | 1,
 			      memory_order_relaxed);
 	if (atomic_load_explicit(&ttak_epoch_reader_fence,
