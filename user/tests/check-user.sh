@@ -1,0 +1,214 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+#
+# check-user.sh - the user-space test tier (`make check-user`).
+#
+#  1. for each flavour (plain: gcc -O2; asan: ASan+UBSan; tsan: TSan)
+#     build libttak and the suite into build/<flavour>/ and run it;
+#  2. build libttak and the suite with clang (warnings are errors);
+#  3. run lesson 40 under valgrind memcheck and check what it prints;
+#  4. install into a scratch prefix and build lesson 40 against it through
+#     pkg-config, statically and against the shared library, and run both.
+#
+# Every program and every tier check counts; the last line printed is
+# "N passed, N failed" for the whole tier, and the exit status is non-zero
+# when anything failed.
+#
+# Knobs (environment): TTAK_FLAVOURS (default "plain asan tsan"),
+# TTAK_CC (default gcc), TTAK_SAN_CC (sanitizer compiler, default gcc when
+# it can link -fsanitize=thread, else clang), TTAK_JOBS (default 2),
+# TTAK_STRESS_MS (stress duration; see run-flavour.sh), TTAK_TEST_VERBOSE.
+
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+
+: "${TTAK_FLAVOURS:=plain asan tsan}"
+: "${TTAK_CC:=gcc}"
+: "${TTAK_JOBS:=2}"
+MAKE=${MAKE:-make}
+OUT=build/check-user
+LESSON_DIR=user/tutorials/40-arena-memory
+LESSON_SRC=$LESSON_DIR/lesson40_arena_memory.c
+LESSON_CFLAGS="-std=c11 -Wall -Wextra -Werror -pedantic -g -D_XOPEN_SOURCE=700"
+mkdir -p "$OUT"
+
+pass=0
+fail=0
+
+ok() {
+	pass=$((pass + 1))
+	echo "  [tier] PASS $1"
+}
+
+bad() {
+	fail=$((fail + 1))
+	echo "  [tier] FAIL $1"
+}
+
+# Show a log when a step failed.
+show() {
+	echo "---- $1 ----"
+	tail -n 80 "$1"
+	echo "----"
+}
+
+san_cc() {
+	if [ -n "${TTAK_SAN_CC:-}" ]; then
+		echo "$TTAK_SAN_CC"
+		return
+	fi
+	printf 'int main(void) { return 0; }\n' >"$OUT/probe.c"
+	if "$TTAK_CC" -fsanitize=thread "$OUT/probe.c" -o "$OUT/probe" \
+	   2>/dev/null && "$OUT/probe" &&
+	   "$TTAK_CC" -fsanitize=address,undefined "$OUT/probe.c" \
+	   -o "$OUT/probe" 2>/dev/null && "$OUT/probe"; then
+		echo "$TTAK_CC"
+	else
+		echo clang
+	fi
+}
+
+test_bins() {
+	for src in user/tests/test_*.c; do
+		printf 'build/%s/tests/%s ' "$1" "$(basename "$src" .c)"
+	done
+}
+
+# Count a lesson run's output lines; $1 = output file, $2 = label.
+check_lesson_output() {
+	flushed=$(grep -c 'cleanup status: flushed' "$1")
+	used=$(grep -c 'used=4096 / 4096 bytes (32 chunks)' "$1")
+	if [ "$flushed" -eq 3 ] && [ "$used" -eq 3 ]; then
+		ok "$2: 3x flushed, 3x used=4096 / 4096 bytes (32 chunks)"
+	else
+		show "$1"
+		bad "$2: $flushed x flushed, $used x used=4096 (want 3 each)"
+	fi
+}
+
+SAN_CC=$(san_cc)
+
+# 1. the suite in each flavour
+for fl in $TTAK_FLAVOURS; do
+	case $fl in
+	asan|tsan)	cc=$SAN_CC ;;
+	*)		cc=$TTAK_CC ;;
+	esac
+	echo "== $fl ($cc) =="
+	log=$OUT/build-$fl.log
+	if ! $MAKE --no-print-directory -j"$TTAK_JOBS" FLAVOUR="$fl" CC="$cc" \
+	     lib tests >"$log" 2>&1; then
+		show "$log"
+		bad "$fl: build"
+		continue
+	fi
+	# shellcheck disable=SC2046
+	sh user/tests/run-flavour.sh "$fl" $(test_bins "$fl") \
+		>"$OUT/run-$fl.log" 2>&1
+	cat "$OUT/run-$fl.log"
+	last=$(tail -n 1 "$OUT/run-$fl.log")
+	p=$(echo "$last" | sed -n 's/^\[.*\] \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(echo "$last" | sed -n 's/^\[.*\] \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	if [ -z "$p" ]; then
+		bad "$fl: runner did not report"
+		continue
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+done
+
+# 2. clang build of library and suite
+echo "== clang =="
+log=$OUT/build-clang.log
+if $MAKE --no-print-directory -j"$TTAK_JOBS" FLAVOUR=clang CC=clang \
+   lib tests >"$log" 2>&1; then
+	ok "clang -Wall -Wextra -Werror build of libttak and the suite"
+else
+	show "$log"
+	bad "clang build of libttak and the suite"
+fi
+
+# 3. lesson 40 under valgrind (needs the plain library)
+echo "== lesson 40 under valgrind =="
+lesson=$OUT/lesson40_arena_memory
+if $MAKE --no-print-directory -j"$TTAK_JOBS" FLAVOUR=plain CC="$TTAK_CC" \
+   lib >"$OUT/build-lesson.log" 2>&1 &&
+   $TTAK_CC $LESSON_CFLAGS -Iinclude "$LESSON_SRC" build/plain/libttak.a \
+   -pthread -o "$lesson" >>"$OUT/build-lesson.log" 2>&1; then
+	if valgrind --error-exitcode=1 --leak-check=full "$lesson" \
+	   >"$OUT/lesson-valgrind.out" 2>"$OUT/lesson-valgrind.err"; then
+		ok "lesson 40 clean under valgrind memcheck"
+	else
+		cat "$OUT/lesson-valgrind.out"
+		show "$OUT/lesson-valgrind.err"
+		bad "lesson 40 under valgrind memcheck"
+	fi
+	check_lesson_output "$OUT/lesson-valgrind.out" "lesson 40 output"
+else
+	show "$OUT/build-lesson.log"
+	bad "lesson 40 build"
+fi
+
+# 4. install, then build the lesson against the installed library
+echo "== install + pkg-config =="
+prefix=$(mktemp -d "${TMPDIR:-/tmp}/ttak-install.XXXXXX")
+ilog=$OUT/install.log
+if $MAKE --no-print-directory FLAVOUR=plain CC="$TTAK_CC" PREFIX="$prefix" \
+   install >"$ilog" 2>&1 &&
+   [ -f "$prefix/lib/pkgconfig/libttak.pc" ] &&
+   [ -f "$prefix/include/ttak/mem/arena_helper.h" ]; then
+	ok "make install PREFIX=<tmp>"
+	PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+	export PKG_CONFIG_PATH
+	cflags=$(pkg-config --cflags libttak)
+	ldir=$(pkg-config --libs-only-L libttak)
+	other=$(pkg-config --static --libs-only-other libttak)
+	libs=$(pkg-config --libs libttak)
+
+	# static: libttak.a by name, the rest from pkg-config
+	bin=$OUT/lesson40-static
+	# shellcheck disable=SC2086
+	if $TTAK_CC $LESSON_CFLAGS $cflags "$LESSON_SRC" $ldir -l:libttak.a \
+	   $other -o "$bin" >>"$ilog" 2>&1 &&
+	   ! readelf -d "$bin" | grep -q 'NEEDED.*libttak' &&
+	   env -u LD_LIBRARY_PATH "$bin" >"$bin.out" 2>&1; then
+		ok "lesson 40 built statically via pkg-config runs"
+		check_lesson_output "$bin.out" "lesson 40 (static) output"
+	else
+		show "$ilog"
+		bad "lesson 40 built statically via pkg-config"
+	fi
+
+	# shared: needs libttak.so.0 from the prefix at run time
+	bin=$OUT/lesson40-shared
+	# shellcheck disable=SC2086
+	if $TTAK_CC $LESSON_CFLAGS $cflags "$LESSON_SRC" $libs -o "$bin" \
+	   >>"$ilog" 2>&1 &&
+	   readelf -d "$bin" | grep -q 'NEEDED.*libttak\.so\.0' &&
+	   LD_LIBRARY_PATH=$prefix/lib "$bin" >"$bin.out" 2>&1; then
+		ok "lesson 40 built against libttak.so via pkg-config runs"
+		check_lesson_output "$bin.out" "lesson 40 (shared) output"
+	else
+		show "$ilog"
+		bad "lesson 40 built against libttak.so via pkg-config"
+	fi
+
+	# the lesson's own Makefile, in a copy of its folder
+	mkdir -p "$prefix/lesson"
+	cp "$LESSON_DIR/Makefile" "$LESSON_SRC" "$prefix/lesson/"
+	if $MAKE --no-print-directory -C "$prefix/lesson" >>"$ilog" 2>&1 &&
+	   LD_LIBRARY_PATH=$prefix/lib "$prefix/lesson/lesson40_arena_memory" \
+	   >"$OUT/lesson40-makefile.out" 2>&1; then
+		ok "lesson 40 Makefile against the installed libttak"
+	else
+		show "$ilog"
+		bad "lesson 40 Makefile against the installed libttak"
+	fi
+else
+	show "$ilog"
+	bad "make install PREFIX=<tmp>"
+fi
+rm -rf "$prefix"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
