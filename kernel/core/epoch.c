@@ -126,10 +126,18 @@ static struct ttak_retire_chunk *ttak_take_own(void)
 
 void ttak_epoch_seal_own(void)
 {
-	struct ttak_retire_chunk *c = ttak_take_own();
+	struct ttak_retire_chunk **slot, *c;
 
+	ttak_plat_chunk_lock();
+	slot = ttak_plat_open_chunk();
+	c = slot ? *slot : NULL;
 	if (c)
+		*slot = NULL;
+	ttak_plat_chunk_unlock();
+	if (c && c->count)
 		ttak_chunk_seal(c);
+	else if (c)
+		ttak_chunk_put(c);	/* an empty batch must not outlive its owner */
 }
 
 struct ttak_scan {
@@ -406,11 +414,15 @@ void ttak_epoch_core_exit(void)
 {
 	struct ttak_retire_chunk *c;
 
+	/* the open batch is not counted as pending until it is sealed */
+	ttak_epoch_seal_own();
 	while (ttak_epoch_pending()) {
 		ttak_epoch_synchronize();
 		if (ttak_epoch_pending())
 			ttak_plat_wait_relax();
 	}
+	/* the last pass may have recycled a drained batch as the open one */
+	ttak_epoch_seal_own();
 	while ((c = ttak_ebr.spare)) {
 		ttak_ebr.spare = c->next;
 		ttak_plat_free(c);

@@ -88,7 +88,7 @@ static u64 ttak_expiry(u64 now, u64 lifetime)
 }
 
 /*
- * Integrity of a registered block: 0, or the errno to report.
+ * Integrity of a registered block: 0, or the negative errno to report.
  * Called with the block's stripe locked, so the block cannot go away.
  */
 static int ttak_block_verify(const void *user, const struct ttak_block *b)
@@ -97,21 +97,21 @@ static int ttak_block_verify(const void *user, const struct ttak_block *b)
 
 	if (b->check != ttak_block_check(b)) {
 		ttak_plat_err("block %p: header corrupted (underrun?)\n", user);
-		return EFAULT;
+		return -EFAULT;
 	}
 	if (b->flags & TTAK_MEM_STRICT_CHECK) {
 		memcpy(&canary, (const char *)user + b->size, sizeof(canary));
 		if (canary != ttak_canary_of(user)) {
 			ttak_plat_err("block %p: end canary overwritten (overrun of %zu-byte block)\n",
 				      user, b->size);
-			return EFAULT;
+			return -EFAULT;
 		}
 	}
 	return 0;
 }
 
-void *ttak_mem_alloc_safe(size_t size, uint64_t lifetime_ticks,
-			  uint64_t now_tick, bool is_const, bool is_volatile,
+void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
+			  bool is_const, bool is_volatile,
 			  bool allow_direct, bool is_root,
 			  ttak_mem_flags_t flags)
 {
@@ -206,7 +206,7 @@ void ttak_mem_free(void *ptr)
 	if (err) {
 		/* keep it: freeing through a corrupted header corrupts more */
 		ttak_unlock(&stripe->lock);
-		ttak_set_errno(err);
+		ttak_set_errno(-err);
 		return;
 	}
 	ttak_ptr_hash_remove(&stripe->index, l);
@@ -246,19 +246,19 @@ void *ttak_mem_access(void *ptr, uint64_t now_tick)
 	stripe = ttak_stripe_of(ptr);
 	ttak_lock(&stripe->lock);
 	if (!ttak_ptr_hash_find(&stripe->index, ptr)) {
-		err = EFAULT;
+		err = -EFAULT;
 	} else {
 		b = ttak_block_of(ptr);
 		err = ttak_block_verify(ptr, b);
 		if (!err && !b->allow_direct)
-			err = EPERM;
+			err = -EPERM;
 		else if (!err && b->expires_tick != __TTAK_UNSAFE_MEM_FOREVER__ &&
 			 now_tick >= b->expires_tick)
-			err = ETIMEDOUT;
+			err = -ETIMEDOUT;
 	}
 	ttak_unlock(&stripe->lock);
 	if (err) {
-		ttak_set_errno(err);
+		ttak_set_errno(-err);
 		return NULL;
 	}
 	return ptr;
@@ -282,7 +282,7 @@ static bool ttak_block_info(void *ptr, size_t *size)
 }
 
 void *ttak_mem_realloc_safe(void *ptr, size_t new_size,
-			    uint64_t lifetime_ticks, uint64_t now_tick,
+			    u64 lifetime_ticks, u64 now_tick,
 			    bool is_root, ttak_mem_flags_t flags)
 {
 	size_t old_size;
@@ -310,8 +310,8 @@ void *ttak_mem_realloc_safe(void *ptr, size_t new_size,
 }
 EXPORT_SYMBOL_GPL(ttak_mem_realloc_safe);
 
-void *ttak_mem_dup_safe(const void *src, size_t size, uint64_t lifetime_ticks,
-			uint64_t now_tick, bool is_root,
+void *ttak_mem_dup_safe(const void *src, size_t size, u64 lifetime_ticks,
+			u64 now_tick, bool is_root,
 			ttak_mem_flags_t flags)
 {
 	void *copy;

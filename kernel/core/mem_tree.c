@@ -16,7 +16,7 @@
 #include <ttak/mem_tree/mem_tree.h>
 #include <ttak/timing/timing.h>
 
-#define TTAK_TREE_DEFAULT_THRESHOLD	(1UL << 20)
+#define TTAK_TREE_DEFAULT_THRESHOLD	(1024UL * 1024)	/* 1 MiB */
 #define TTAK_TREE_DEFAULT_MIN_NS	TT_MILLI_SECOND(10)
 #define TTAK_TREE_DEFAULT_MAX_NS	TT_SECOND(1)
 
@@ -318,7 +318,7 @@ void ttak_mem_node_release(ttak_mem_node_t *node)
 EXPORT_SYMBOL_GPL(ttak_mem_node_release);
 
 void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
-					  uint64_t min_ns, uint64_t max_ns)
+					  u64 min_ns, u64 max_ns)
 {
 	if (!tree || min_ns > max_ns) {
 		ttak_set_errno(EINVAL);
