@@ -14,6 +14,7 @@
 #include <linux/compiler.h>
 #include <linux/delay.h>
 #include <linux/errno.h>
+#include <linux/export.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
@@ -23,6 +24,8 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/types.h>
+
+#include <ttak/types.h>
 
 struct ttak_epoch_reader;
 struct ttak_retire_chunk;
@@ -117,6 +120,7 @@ static inline bool ttak_a64_cmpxchg(atomic64_t *p, u64 old, u64 new)
 	return atomic64_try_cmpxchg(p, &expected, (s64)new);
 }
 
+/* Full barrier; each use in the core says what it orders. */
 #define ttak_smp_mb()		smp_mb()
 
 /* clock */
@@ -126,7 +130,7 @@ static inline u64 ttak_plat_now_ns(void)
 }
 
 /* errors: the kernel has no errno; callers return NULL / false */
-#define ttak_set_errno(e)	do { } while (0)
+#define ttak_set_errno(e)	((void)(e))
 #define ttak_plat_err(fmt, ...) \
 	pr_err_ratelimited("ttak: " fmt, ##__VA_ARGS__)
 
@@ -137,13 +141,23 @@ static inline void ttak_plat_wait_relax(void)
 
 #define ttak_might_sleep()	might_sleep()
 
-/* Epoch readers: one record per CPU, defined in core/epoch.c's glue. */
+/* The global epoch (core/epoch.c), read by ttak_epoch_enter(). */
+extern atomic64_t ttak_epoch_global;
+
+/* Epoch readers: one record per CPU, in ttak_platform.c. */
 typedef void (*ttak_reader_fn)(struct ttak_epoch_reader *r, int id,
 			       void *ctx);
 void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx);
 
+/*
+ * The reclaimer's side of the read-side handshake: pairs with the smp_mb()
+ * in ttak_epoch_enter() after a reader publishes its epoch, so either the
+ * scan that follows sees the reader inside or the reader sees every unlink
+ * made before this barrier.
+ */
 static inline void ttak_plat_heavy_barrier(void)
 {
+	/* pairs with the smp_mb() in ttak_epoch_enter() */
 	smp_mb();
 }
 
