@@ -101,6 +101,24 @@ static int ttak_membarrier(int cmd)
 	return (int)syscall(__NR_membarrier, cmd, 0, 0);
 }
 
+/*
+ * ttak_reader_key's destructor is armed for this thread: it registered,
+ * or it holds an open retire batch. A thread that retires without ever
+ * entering a section is not a reader, but its batch must still be handed
+ * over when it exits. Left set while the destructor runs, so sealing the
+ * batch there does not re-arm it.
+ */
+static _Thread_local bool ttak_exit_armed;
+
+static void ttak_arm_exit(void)
+{
+	if (ttak_exit_armed)
+		return;
+	/* a non-NULL value makes the key's destructor run at thread exit */
+	pthread_setspecific(ttak_reader_key, &ttak_epoch_self);
+	ttak_exit_armed = true;
+}
+
 static void ttak_reader_exit(void *arg)
 {
 	(void)arg;
@@ -134,8 +152,7 @@ void ttak_epoch_register_thread(void)
 	ttak_readers = self;
 	ttak_nreaders++;
 	pthread_mutex_unlock(&ttak_registry_lock);
-	/* a non-NULL value makes the key's destructor run at thread exit */
-	pthread_setspecific(ttak_reader_key, self);
+	ttak_arm_exit();
 	self->registered = true;
 }
 
@@ -143,8 +160,11 @@ void ttak_epoch_deregister_thread(void)
 {
 	struct ttak_epoch_reader *self = &ttak_epoch_self, **pp;
 
-	if (!self->registered)
+	if (!self->registered) {
+		/* never a reader, but maybe a retirer: hand the batch over */
+		ttak_epoch_seal_own();
 		return;
+	}
 	if (self->nesting) {
 		ttak_plat_report("thread %d deregisters inside an epoch section\n",
 				 self->tid);
@@ -163,6 +183,7 @@ void ttak_epoch_deregister_thread(void)
 	}
 	pthread_mutex_unlock(&ttak_registry_lock);
 	pthread_setspecific(ttak_reader_key, NULL);
+	ttak_exit_armed = false;
 	self->registered = false;
 }
 
@@ -206,6 +227,8 @@ struct ttak_epoch_reader *ttak_plat_self_reader(void)
 
 struct ttak_retire_chunk **ttak_plat_open_chunk(void)
 {
+	/* whoever may hold a batch gets it sealed at thread exit */
+	ttak_arm_exit();
 	return &ttak_epoch_self.chunk;
 }
 
