@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * EBR costs, ttak against liburcu (memb flavour, read path inlined with
+ * _LGPL_SOURCE as a serious user would build it), in the same run:
+ *
+ *  - read pair: ttak_epoch_enter()/exit() against rcu_read_lock/unlock,
+ *    1 and 2 threads, interleaved rounds, medians;
+ *  - retire throughput of 64-byte malloc'ed objects: ttak_epoch_retire()
+ *    with a ttak_epoch_reclaim() every 4096 retires, against call_rcu()
+ *    and defer_rcu(), 1 and 2 threads;
+ *  - peak RSS (getrusage) of 10 M retires, each measurement in its own
+ *    process so one allocator's leftovers never pollute another's figure.
+ *
+ * With no mode the program is the driver: it runs the read rounds itself
+ * and every retire measurement as a child process of this same binary.
+ *
+ *   ebr_bench [--smoke] [--count=N]
+ *   ebr_bench retire --impl=ttak|call_rcu|defer_rcu --threads=T --count=N
+ */
+#define _LGPL_SOURCE
+#define RCU_MEMB
+#include <urcu.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <ttak/mem/epoch.h>
+
+#include "bench_common.h"
+
+#define MAX_THREADS	8
+#define MAX_ROUNDS	32
+#define OBJ_BYTES	64
+#define RECLAIM_EVERY	4096
+
+enum impl { IMPL_TTAK, IMPL_URCU, IMPL_CALL_RCU, IMPL_DEFER_RCU };
+
+struct worker {
+	pthread_t thread;
+	enum impl impl;
+	uint64_t count;		/* in: retires to do; out: read pairs done */
+	uint64_t ns;
+	char pad[64];
+};
+
+static _Atomic int go;
+static _Atomic int stop;
+static _Atomic int ready;
+
+struct rcu_obj {
+	struct rcu_head head;
+	char payload[OBJ_BYTES - sizeof(struct rcu_head)];
+};
+
+static void wait_go(void)
+{
+	atomic_fetch_add(&ready, 1);
+	while (!atomic_load_explicit(&go, memory_order_acquire))
+		;
+}
+
+/* Read pairs until told to stop; count them. */
+static void *read_worker(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t n = 0, t0, i;
+
+	if (w->impl == IMPL_TTAK)
+		ttak_epoch_register_thread();
+	else
+		rcu_register_thread();
+	wait_go();
+	t0 = bench_now_ns();
+	if (w->impl == IMPL_TTAK) {
+		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+			for (i = 0; i < 4096; i++) {
+				ttak_epoch_enter();
+				bench_barrier();
+				ttak_epoch_exit();
+			}
+			n += 4096;
+		}
+	} else {
+		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+			for (i = 0; i < 4096; i++) {
+				rcu_read_lock();
+				bench_barrier();
+				rcu_read_unlock();
+			}
+			n += 4096;
+		}
+	}
+	w->ns = bench_now_ns() - t0;
+	w->count = n;
+	if (w->impl == IMPL_TTAK)
+		ttak_epoch_deregister_thread();
+	else
+		rcu_unregister_thread();
+	return NULL;
+}
+
+/* One round: @threads readers for @ms; returns mean ns per pair per thread. */
+static double read_round(enum impl impl, int threads, unsigned int ms)
+{
+	struct worker w[MAX_THREADS];
+	double sum = 0;
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	int t;
+
+	atomic_store(&go, 0);
+	atomic_store(&stop, 0);
+	atomic_store(&ready, 0);
+	for (t = 0; t < threads; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].impl = impl;
+		bench_check(!pthread_create(&w[t].thread, NULL, read_worker,
+					    &w[t]), "pthread_create");
+	}
+	while (atomic_load(&ready) < threads)
+		;
+	atomic_store_explicit(&go, 1, memory_order_release);
+	nanosleep(&ts, NULL);
+	atomic_store(&stop, 1);
+	for (t = 0; t < threads; t++) {
+		pthread_join(w[t].thread, NULL);
+		bench_check(w[t].count > 0, "reader %d did nothing", t);
+		sum += (double)w[t].ns / (double)w[t].count;
+	}
+	return sum / threads;
+}
+
+static void free_rcu_obj(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct rcu_obj, head));
+}
+
+static void *retire_worker(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t i, t0;
+
+	switch (w->impl) {
+	case IMPL_TTAK:
+		ttak_epoch_register_thread();
+		break;
+	case IMPL_DEFER_RCU:
+		rcu_register_thread();
+		bench_check(!rcu_defer_register_thread(), "defer register");
+		break;
+	default:
+		rcu_register_thread();
+		break;
+	}
+	wait_go();
+	t0 = bench_now_ns();
+	for (i = 0; i < w->count; i++) {
+		struct rcu_obj *o = malloc(sizeof(*o));
+
+		bench_check(o, "malloc");
+		o->payload[0] = (char)i;
+		switch (w->impl) {
+		case IMPL_TTAK:
+			ttak_epoch_retire(o, free);
+			if ((i & (RECLAIM_EVERY - 1)) == RECLAIM_EVERY - 1)
+				ttak_epoch_reclaim();
+			break;
+		case IMPL_CALL_RCU:
+			call_rcu(&o->head, free_rcu_obj);
+			break;
+		default:
+			defer_rcu(free, o);
+			break;
+		}
+	}
+	w->ns = bench_now_ns() - t0;
+	switch (w->impl) {
+	case IMPL_TTAK:
+		ttak_epoch_reclaim();
+		ttak_epoch_deregister_thread();
+		break;
+	case IMPL_DEFER_RCU:
+		rcu_defer_unregister_thread();
+		rcu_unregister_thread();
+		break;
+	default:
+		rcu_unregister_thread();
+		break;
+	}
+	return NULL;
+}
+
+/* Child mode: retire @count objects over @threads threads. */
+static int retire_child(enum impl impl, int threads, uint64_t count)
+{
+	struct worker w[MAX_THREADS];
+	uint64_t t0, t1;
+	int t;
+
+	atomic_store(&go, 0);
+	atomic_store(&ready, 0);
+	for (t = 0; t < threads; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].impl = impl;
+		w[t].count = count / (uint64_t)threads;
+		bench_check(!pthread_create(&w[t].thread, NULL, retire_worker,
+					    &w[t]), "pthread_create");
+	}
+	while (atomic_load(&ready) < threads)
+		;
+	t0 = bench_now_ns();
+	atomic_store_explicit(&go, 1, memory_order_release);
+	for (t = 0; t < threads; t++)
+		pthread_join(w[t].thread, NULL);
+	t1 = bench_now_ns();
+	/* throughput over the wall time of the retire loops (not the drain) */
+	printf("retire %.6f Mops %zu peak_rss\n",
+	       (double)(count / (uint64_t)threads * (uint64_t)threads) /
+	       ((double)(t1 - t0) / 1e3), bench_peak_rss_bytes());
+	if (impl == IMPL_CALL_RCU)
+		rcu_barrier();
+	return 0;
+}
+
+static const char *impl_name[] = { "ttak", "urcu", "call_rcu", "defer_rcu" };
+
+/* Driver side: run one retire measurement as a fresh process. */
+static void run_child(const char *self, enum impl impl, int threads,
+		      uint64_t count, double *mops, double *peak_mib)
+{
+	char cmd[4200];
+	size_t peak = 0;
+	FILE *p;
+	int got;
+
+	snprintf(cmd, sizeof(cmd), "'%s' retire --impl=%s --threads=%d --count=%llu",
+		 self, impl_name[impl], threads, (unsigned long long)count);
+	p = popen(cmd, "r");
+	bench_check(p, "popen %s", cmd);
+	got = fscanf(p, "retire %lf Mops %zu peak_rss", mops, &peak);
+	bench_check(!pclose(p) && got == 2, "child failed: %s", cmd);
+	bench_check(*mops > 0 && peak > 0, "insane child figures: %s", cmd);
+	*peak_mib = (double)peak / (1 << 20);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static enum impl parse_impl(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (!strcmp(s, impl_name[i]))
+			return (enum impl)i;
+	fprintf(stderr, "unknown impl %s\n", s);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	double rt[MAX_ROUNDS], ru[MAX_ROUNDS], mt, mu;
+	double mops[3][3], peak[3][3];
+	unsigned int rounds = 11, round_ms = 100;
+	uint64_t count = 10000000;
+	enum impl impl = IMPL_TTAK;
+	bool smoke = false, child = false;
+	char self[4096], id[64], what[160];
+	int threads = 1, a, r, t, i;
+	ssize_t len;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "retire"))
+			child = true;
+		else if (!strncmp(argv[a], "--impl=", 7))
+			impl = parse_impl(argv[a] + 7);
+		else if (!strncmp(argv[a], "--threads=", 10))
+			threads = atoi(argv[a] + 10);
+		else if (!strncmp(argv[a], "--count=", 8))
+			count = strtoull(argv[a] + 8, NULL, 0);
+		else if (!strcmp(argv[a], "--smoke"))
+			smoke = true;
+		else {
+			fprintf(stderr, "usage: %s [--smoke] [--count=N] | retire --impl=ttak|call_rcu|defer_rcu --threads=T --count=N\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (threads < 1 || threads > MAX_THREADS)
+		threads = 1;
+	if (child)
+		return retire_child(impl, threads, count);
+
+	if (smoke) {
+		rounds = 3;
+		round_ms = 30;
+		count = 200000;
+	}
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	bench_check(len > 0, "readlink /proc/self/exe");
+	self[len] = 0;
+
+	printf("# EBR: read pair, %u interleaved rounds of %u ms, medians\n",
+	       rounds, round_ms);
+	printf("# note: the 2 vCPUs share roughly one physical core, so 2-thread figures show contention, not parallel speed-up\n");
+	for (t = 1; t <= 2; t++) {
+		for (r = 0; r < (int)rounds; r++) {
+			rt[r] = read_round(IMPL_TTAK, t, round_ms);
+			ru[r] = read_round(IMPL_URCU, t, round_ms);
+		}
+		mt = median(rt, (int)rounds);
+		mu = median(ru, (int)rounds);
+		snprintf(id, sizeof(id), "ebr.read.%dt", t);
+		snprintf(what, sizeof(what), "enter/exit pair, %d thread%s%s", t,
+			 t > 1 ? "s" : "",
+			 t > 1 ? " (2 vCPUs on ~1 core)" : "");
+		bench_result(id, what, mt, "ns", "liburcu memb inline read pair",
+			     mu, "ratio <= 1.0", bench_verdict(mt <= mu));
+	}
+
+	printf("# EBR: retire of %llu 64-byte objects, each run a separate process\n",
+	       (unsigned long long)count);
+	for (t = 1; t <= 2; t++)
+		for (i = 0; i < 3; i++)
+			run_child(self, i == 0 ? IMPL_TTAK :
+				  i == 1 ? IMPL_DEFER_RCU : IMPL_CALL_RCU,
+				  t, count, &mops[t][i], &peak[t][i]);
+	for (t = 1; t <= 2; t++) {
+		const char *note = t > 1 ? " (2 vCPUs on ~1 core)" : "";
+
+		snprintf(id, sizeof(id), "ebr.retire.%dt.defer", t);
+		snprintf(what, sizeof(what), "retire+reclaim/4096, %d thread%s%s",
+			 t, t > 1 ? "s" : "", note);
+		bench_result(id, what, mops[t][0], "M/s", "liburcu defer_rcu",
+			     mops[t][1], t > 1 ? "ratio >= 1.5" : "context",
+			     t > 1 ? bench_verdict(mops[t][0] >= 1.5 * mops[t][1]) : "-");
+		snprintf(id, sizeof(id), "ebr.retire.%dt.call", t);
+		bench_result(id, what, mops[t][0], "M/s", "liburcu call_rcu",
+			     mops[t][2], "context", "-");
+		snprintf(id, sizeof(id), "ebr.peak.%dt.defer", t);
+		snprintf(what, sizeof(what), "peak RSS, %llu retires, %d thread%s",
+			 (unsigned long long)count, t, t > 1 ? "s" : "");
+		bench_result(id, what, peak[t][0], "MiB", "liburcu defer_rcu",
+			     peak[t][1], "< 32 MiB",
+			     bench_verdict(peak[t][0] < 32));
+		snprintf(id, sizeof(id), "ebr.peak.%dt.call", t);
+		bench_result(id, what, peak[t][0], "MiB", "liburcu call_rcu",
+			     peak[t][2], "context", "-");
+	}
+	return 0;
+}
