@@ -1,0 +1,119 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+#
+# Run every ttak user-space bench, each figure beside its baseline from
+# the same run, and end with a Markdown table of all of them.
+#
+#   run_bench.sh [--smoke] BINDIR
+#
+# --smoke: seconds-long runs that only check the benches ran and their
+# figures are sane (used by `make check`); targets are reported, never
+# enforced. Without it the whole run takes about four minutes.
+set -eu
+
+SMOKE=0
+if [ "${1:-}" = "--smoke" ]; then
+	SMOKE=1
+	shift
+fi
+BIN=${1:?usage: run_bench.sh [--smoke] BINDIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUTDIR=${TTAK_BENCH_OUT:-$HERE/results}
+mkdir -p "$OUTDIR"
+LOG=$OUTDIR/bench-$( [ $SMOKE = 1 ] && echo smoke || echo full ).txt
+: > "$LOG"
+
+say() { echo "$@" | tee -a "$LOG"; }
+run() { "$@" 2>&1 | tee -a "$LOG"; }
+
+say "# ttak benches, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(nproc) vCPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+say "# the 2 vCPUs share roughly one physical core: 2-thread figures show contention, not parallel speed-up"
+
+# 1. arena cycle, then system calls per cycle in steady state
+if [ $SMOKE = 1 ]; then run "$BIN/arena_cycle" --smoke; else run "$BIN/arena_cycle"; fi
+
+# strace -c over N1 and N2 cycles; the difference in calls over N2 - N1
+# cycles is the steady-state figure (start-up and teardown cancel out)
+syscalls() {
+	f=$(mktemp)
+	strace -f -c -o "$f" "$BIN/arena_cycle" --only="$1" --cycles="$2" > /dev/null
+	awk '$NF == "total" { print $4 }' "$f"
+	rm -f "$f"
+}
+if command -v strace > /dev/null 2>&1; then
+	if [ $SMOKE = 1 ]; then N1=1000; N2=11000; else N1=20000; N2=220000; fi
+	t1=$(syscalls ttak $N1); t2=$(syscalls ttak $N2)
+	b1=$(syscalls baseline $N1); b2=$(syscalls baseline $N2)
+	awk -v t1="$t1" -v t2="$t2" -v b1="$b1" -v b2="$b2" -v n="$((N2 - N1))" 'BEGIN {
+		t = (t2 - t1) / n; b = (b2 - b1) / n
+		printf "# syscalls under strace -c: ttak %d and %d calls, baseline %d and %d calls, for %d more cycles\n", t1, t2, b1, b2, n
+		printf "RESULT arena.syscalls | system calls per arena cycle, steady state | %.4f calls | aligned_alloc+touch+free | %.4f calls | - | < 0.001 per cycle | %s\n", t, b, (t < 0.001 ? "met" : "MISSED")
+	}' | tee -a "$LOG"
+else
+	say "# strace not installed: system calls per cycle not measured"
+fi
+
+# 2. mem-tree scaling
+if [ $SMOKE = 1 ]; then run "$BIN/tree_scaling" --smoke; else run "$BIN/tree_scaling"; fi
+
+# 3. EBR against liburcu
+if [ $SMOKE = 1 ]; then run "$BIN/ebr_bench" --smoke; else run "$BIN/ebr_bench"; fi
+
+# 4. the TTL cache: ttak arena entries against malloc'ed entries
+TTL=$BIN/ttl_cache_bench_lockfree
+if [ $SMOKE = 1 ]; then D=2; L=3; else D=15; L=60; fi
+run "$TTL" --threads=2 --duration=$D --alloc=arena --label=arena
+run "$TTL" --threads=2 --duration=$D --alloc=malloc --label=malloc
+
+# 5. RSS impact: aligned vs misaligned geometry, long enough to judge
+# flatness; per-second samples go to CSV for the plots
+ALIGNED="--gen-bytes=65408 --chunk-bytes=320"
+MISALIGNED="--gen-bytes=65636 --chunk-bytes=300 --no-align"
+run "$TTL" --threads=2 --duration=$L --label=aligned $ALIGNED --csv="$OUTDIR/ttl-aligned.csv"
+run "$TTL" --threads=2 --duration=$L --label=misaligned $MISALIGNED --csv="$OUTDIR/ttl-misaligned.csv"
+
+awk '
+/^SUMMARY/ {
+	for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	l = v["label"]
+	ops[l] = v["ops"]; rss[l] = v["rss_mib"]; bound[l] = v["bound_mib"]
+	ratio[l] = v["rss_ratio"]; flat[l] = v["flat"]; dur[l] = v["duration"]
+}
+END {
+	printf "RESULT ttl.ops | TTL cache ops/s, 2 threads (2 vCPUs on ~1 core), arena entries | %.4g ops/s | malloc entries, same bench | %.4g ops/s | %.3f | >= 1.5x libttak reference (README) | -\n", ops["arena"], ops["malloc"], ops["arena"] / ops["malloc"]
+	printf "RESULT ttl.rss | TTL steady RSS, arena entries | %.4g MiB | live entries x entry + table | %.4g MiB | %.3f | ratio <= 1.25 | %s\n", rss["arena"], bound["arena"], ratio["arena"], (ratio["arena"] <= 1.25 ? "met" : "MISSED")
+	printf "RESULT ttl.rss.malloc | TTL steady RSS, malloc entries (context) | %.4g MiB | live entries x entry + table | %.4g MiB | %.3f | context | -\n", rss["malloc"], bound["malloc"], ratio["malloc"]
+	for (k = 0; k < 2; k++) {
+		l = k ? "misaligned" : "aligned"
+		printf "RESULT ttl.flat.%s | TTL RSS last quarter / second quarter, %d s, %s geometry | %.3f x | flat | 1 x | %.3f | within 10%% | %s\n", l, dur[l], l, flat[l], flat[l], (flat[l] >= 0.9 && flat[l] <= 1.1 ? "met" : "MISSED")
+		printf "RESULT ttl.rss.%s | TTL steady RSS, %s geometry | %.4g MiB | live entries x entry + table | %.4g MiB | %.3f | ratio <= 1.25 | %s\n", l, l, rss[l], bound[l], ratio[l], (ratio[l] <= 1.25 ? "met" : "MISSED")
+		printf "RESULT ttl.ops.%s | TTL ops/s, %s geometry | %.4g ops/s | malloc entries | %.4g ops/s | %.3f | context | -\n", l, l, ops[l], ops["malloc"], ops[l] / ops["malloc"]
+	}
+}' "$LOG" | tee -a "$LOG"
+
+if [ $SMOKE = 0 ] && command -v gnuplot > /dev/null 2>&1; then
+	gnuplot -e "outdir='$HERE'; aligned='$OUTDIR/ttl-aligned.csv'; misaligned='$OUTDIR/ttl-misaligned.csv'" "$HERE/rss_impact.gp"
+	say "# plots: $HERE/rss_impact_rss.svg $HERE/rss_impact_ops.svg"
+fi
+
+# the table
+{
+	echo
+	echo "| figure | ours | baseline | value | ratio | target | verdict |"
+	echo "|---|---|---|---|---|---|---|"
+	grep '^RESULT' "$LOG" | sed 's/^RESULT //' | awk -F' [|] ' '{
+		printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }'
+} > "$OUTDIR/table.md"
+cat "$OUTDIR/table.md"
+say "# results in $LOG and $OUTDIR/table.md"
+
+# a bench that died stops the script (set -e with bench_check's exit 2);
+# in smoke mode also insist that every expected figure was printed
+if [ $SMOKE = 1 ]; then
+	n=$(grep -c '^RESULT' "$LOG")
+	if [ "$n" -lt 25 ]; then
+		echo "smoke: only $n figures printed" >&2
+		exit 1
+	fi
+	echo "smoke: $n figures printed, every bench ran"
+fi
