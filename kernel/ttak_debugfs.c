@@ -135,6 +135,17 @@ static int flush_status_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(flush_status);
 
+/* live: room for another chunk; full: carved; retired: waits for rotation */
+static const char *ttak_gen_state(const struct ttak_kgen *g)
+{
+	if (g->retired)
+		return "retired";
+	if (ttak_arena_generation_remaining(&g->gen) <
+	    ALIGN(g->chunk, TTAK_CACHE_LINE_SIZE))
+		return "full";
+	return "live";
+}
+
 static int generations_show(struct seq_file *m, void *unused)
 {
 	struct ttak_kgen *g;
@@ -144,8 +155,7 @@ static int generations_show(struct seq_file *m, void *unused)
 		seq_printf(m, "id=%u base=%p capacity=%zu used=%zu chunk=%zu state=%s\n",
 			   g->id, g->base, g->capacity,
 			   g->retired ? g->used : g->gen.used, g->chunk,
-			   g->retired ? "retired" :
-			   g->gen.used >= g->capacity ? "full" : "live");
+			   ttak_gen_state(g));
 	mutex_unlock(&ttak_mod.lock);
 	return 0;
 }

@@ -1,0 +1,224 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# kselftest entry point for ttak.ko. Prints TAP version 13; the harness
+# programs' own TAP is nested under "# " as kselftest's runner does.
+#
+#   1-5  insmod refuses invalid module parameters, with a clear message
+#   6    insmod ttak.ko (manual rotation)
+#   7    ttak_debugfs_test: modes, lifecycle and pressure accounting,
+#        malformed commands, unprivileged users, concurrent use
+#   8    the in-kernel lesson 40 (ttak_lesson40_test.ko) loads and passes
+#   9    rmmod with live and retired generations frees all of them
+#   10   background rotation flushes on its own (rotate_interval_ms=200)
+#   11   a retire over the pressure threshold kicks the rotation at once
+#
+# Run as root. The modules are taken from $TTAK_DIR (default: this
+# script's directory) when ttak.ko is there, else from the installed tree
+# with modprobe. ttak.ko must not be loaded already. Exit status: 0 when
+# everything passed, 1 otherwise, 4 (skip) when not run as root.
+
+dir=${TTAK_DIR:-$(cd "$(dirname "$0")" && pwd)}
+tmp=${TMPDIR:-/tmp}/ttak-selftest.$$
+dfs=/sys/kernel/debug/ttak
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $*"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n $*"
+}
+
+diag() {
+	sed 's/^/# /'
+}
+
+# Kernel log lines written since the last mark.
+mark_klog() {
+	klog_mark=$(dmesg | wc -l)
+}
+
+klog() {
+	dmesg | tail -n +$((klog_mark + 1))
+}
+
+load_ttak() {
+	if [ -f "$dir/ttak.ko" ]; then
+		insmod "$dir/ttak.ko" "$@"
+	else
+		modprobe ttak "$@"
+	fi
+}
+
+load_lesson40() {
+	if [ -f "$dir/ttak_lesson40_test.ko" ]; then
+		insmod "$dir/ttak_lesson40_test.ko"
+	else
+		modprobe ttak_lesson40_test
+	fi
+}
+
+loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# run_harness NAME PROGRAM [ARGS]: one TAP result for a harness program.
+run_harness() {
+	name=$1
+	shift
+	"$@" >"$tmp/out" 2>&1
+	rc=$?
+	diag <"$tmp/out"
+	case $rc in
+	0) ok "$name" ;;
+	4) ok "$name # SKIP" ;;
+	*) not_ok "$name (exit $rc)" ;;
+	esac
+}
+
+# bad_param DESCRIPTION EXPECTED-LOG-TEXT PARAMS...
+bad_param() {
+	desc=$1
+	want=$2
+	shift 2
+	mark_klog
+	if load_ttak "$@" 2>/dev/null; then
+		rmmod ttak
+		not_ok "$desc: insmod accepted $*"
+		return
+	fi
+	if loaded ttak; then
+		not_ok "$desc: module left loaded"
+	elif klog | grep -q -- "$want"; then
+		klog | grep -- "$want" | diag
+		ok "$desc"
+	else
+		klog | diag
+		not_ok "$desc: no '$want' in the kernel log"
+	fi
+}
+
+lesson40() {
+	mark_klog
+	if ! load_lesson40; then
+		klog | diag
+		not_ok "in-kernel lesson 40: insmod failed"
+		return
+	fi
+	klog | grep -e 'ttak_lesson40_test: ' | diag
+	log=$(klog)
+	rmmod ttak_lesson40_test
+	started=$(echo "$log" |
+		grep -c '\[arena\] generation [0-2] started (capacity=4096, chunk=128)')
+	# %p: hashed (or "(____ptrval____)" before the hash key is ready)
+	chunks=$(echo "$log" |
+		grep -c -e 'chunk\[[0-9]*\] => 00000000[0-9a-f]\{8\} pattern=0x' \
+			-e 'chunk\[[0-9]*\] => (____ptrval____) pattern=0x')
+	used=$(echo "$log" | grep -c 'used=4096 / 4096 bytes (32 chunks)')
+	flushed=$(echo "$log" | grep -c 'cleanup status: flushed')
+	if [ "$started" = 3 ] && [ "$chunks" = 12 ] && [ "$used" = 3 ] &&
+	   [ "$flushed" = 3 ] && echo "$log" | grep -q 'lesson40: PASS'; then
+		ok "in-kernel lesson 40"
+	else
+		not_ok "in-kernel lesson 40 (started $started, chunk lines $chunks, used $used, flushed $flushed)"
+	fi
+}
+
+ctl() {
+	echo "$1" >"$dfs/control"
+}
+
+# Leave generations in every state, unload, and check what was freed.
+unload_with_generations() {
+	if ! { ctl begin && ctl carve && ctl begin && ctl "begin 8192 256" &&
+	       ctl carve && ctl begin && ctl retire; }; then
+		not_ok "rmmod with live generations: setup failed"
+		return
+	fi
+	live=$(grep -c -e 'state=live' -e 'state=full' "$dfs/generations")
+	retired=$(grep -c 'state=retired' "$dfs/generations")
+	blocks=$(sed -n 's/^mem_blocks: //p' "$dfs/stats")
+	echo "$live live, $retired retired generations, $blocks blocks" | diag
+	mark_klog
+	if ! rmmod ttak; then
+		not_ok "rmmod with live generations: rmmod failed"
+		return
+	fi
+	want="unloaded: freed $live live and $retired retired generations; 0 stray blocks (0 bytes) reclaimed"
+	klog | grep 'ttak: ' | diag
+	if [ "$live" -ge 3 ] && [ "$retired" -ge 1 ] && [ "$blocks" -ge 4 ] &&
+	   ! loaded ttak && [ ! -e "$dfs" ] && klog | grep -q -- "$want"; then
+		ok "rmmod with live and retired generations frees them all"
+	else
+		not_ok "rmmod with live and retired generations frees them all"
+	fi
+}
+
+# rotation NAME TEST PARAMS...: reload with PARAMS and run one test.
+rotation() {
+	name=$1
+	test=$2
+	shift 2
+	if ! load_ttak "$@"; then
+		not_ok "$name: insmod $* failed"
+		return
+	fi
+	run_harness "$name" "$dir/ttak_rotation_test" -t "$test"
+	rmmod ttak || not_ok "$name: rmmod failed"
+}
+
+echo "TAP version 13"
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP ttak.sh must run as root"
+	exit 4
+fi
+if loaded ttak; then
+	echo "Bail out! ttak.ko is loaded already; unload it first"
+	exit 1
+fi
+grep -q ' /sys/kernel/debug debugfs ' /proc/mounts ||
+	mount -t debugfs none /sys/kernel/debug
+mkdir -p "$tmp" || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+echo "1..11"
+bad_param "generation_bytes=0 refused" "generation_bytes=0 out of range" \
+	generation_bytes=0
+bad_param "chunk larger than the generation refused" "chunk_bytes=8192 invalid" \
+	chunk_bytes=8192
+bad_param "pressure_threshold=0 refused" "pressure_threshold=0 invalid" \
+	pressure_threshold=0
+bad_param "rotate_interval_ms over an hour refused" \
+	"rotate_interval_ms=3600001 out of range" rotate_interval_ms=3600001
+bad_param "non-numeric chunk_bytes refused" "invalid for parameter" \
+	chunk_bytes=lots
+
+mark_klog
+if load_ttak && [ -d "$dfs" ]; then
+	klog | grep 'ttak: ' | diag
+	ok "insmod ttak.ko"
+	run_harness ttak_debugfs_test "$dir/ttak_debugfs_test"
+	lesson40
+	unload_with_generations
+else
+	klog | diag
+	not_ok "insmod ttak.ko"
+	not_ok "ttak_debugfs_test # not run"
+	not_ok "in-kernel lesson 40 # not run"
+	not_ok "rmmod with live generations # not run"
+fi
+loaded ttak && rmmod ttak
+
+rotation "background rotation flushes on its own" periodic \
+	rotate_interval_ms=200
+rotation "pressure over the threshold kicks the rotation" kick \
+	rotate_interval_ms=600000 pressure_threshold=4096
+
+echo "# $n tests, $failed failed"
+[ "$failed" = 0 ]
