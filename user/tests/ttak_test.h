@@ -70,7 +70,7 @@ static inline bool tt_check(bool ok, const char *file, int line,
 			    const char *expr)
 {
 	if (!ok)
-		tt_fail(file, line, "CHECK(%s) failed", expr);
+		tt_fail(file, line, "%s failed", expr);
 	return ok;
 }
 
@@ -95,42 +95,47 @@ static inline bool tt_check_errno(int want, int got, const char *file,
 bool tt_check_contains(const char *hay, const char *needle, const char *file,
 		       int line);
 
-#define CHECK(c)	tt_check(!!(c), __FILE__, __LINE__, #c)
-#define TT_CMP(a, op, b)						\
-	tt_check_cmp((uintmax_t)(a), (uintmax_t)(b), op, #a, #b,	\
+/*
+ * Every user-facing macro stringifies its own operands: passed on to
+ * another macro first, they would be macro-expanded before printing.
+ */
+#define TT_CHECK_S(c, s)	tt_check(!!(c), __FILE__, __LINE__, s)
+#define TT_CMP_S(a, op, b, sa, sb)					\
+	tt_check_cmp((uintmax_t)(a), (uintmax_t)(b), op, sa, sb,	\
 		     __FILE__, __LINE__)
-#define CHECK_EQ(a, b)	TT_CMP(a, TT_EQ, b)
-#define CHECK_NE(a, b)	TT_CMP(a, TT_NE, b)
-#define CHECK_LT(a, b)	TT_CMP(a, TT_LT, b)
-#define CHECK_LE(a, b)	TT_CMP(a, TT_LE, b)
-#define CHECK_GT(a, b)	TT_CMP(a, TT_GT, b)
-#define CHECK_GE(a, b)	TT_CMP(a, TT_GE, b)
-#define CHECK_PTR_EQ(a, b)						\
+#define TT_PTR_S(a, b, eq, sa, sb)					\
 	tt_check_ptr((uintptr_t)(const void *)(a),			\
-		     (uintptr_t)(const void *)(b), true, #a, #b,	\
+		     (uintptr_t)(const void *)(b), eq, sa, sb,		\
 		     __FILE__, __LINE__)
-#define CHECK_PTR_NE(a, b)						\
-	tt_check_ptr((uintptr_t)(const void *)(a),			\
-		     (uintptr_t)(const void *)(b), false, #a, #b,	\
-		     __FILE__, __LINE__)
-#define CHECK_NULL(a)		CHECK_PTR_EQ(a, NULL)
-#define CHECK_NOT_NULL(a)	CHECK_PTR_NE(a, NULL)
+
+#define CHECK(c)		TT_CHECK_S(c, #c)
+#define CHECK_EQ(a, b)		TT_CMP_S(a, TT_EQ, b, #a, #b)
+#define CHECK_NE(a, b)		TT_CMP_S(a, TT_NE, b, #a, #b)
+#define CHECK_LT(a, b)		TT_CMP_S(a, TT_LT, b, #a, #b)
+#define CHECK_LE(a, b)		TT_CMP_S(a, TT_LE, b, #a, #b)
+#define CHECK_GT(a, b)		TT_CMP_S(a, TT_GT, b, #a, #b)
+#define CHECK_GE(a, b)		TT_CMP_S(a, TT_GE, b, #a, #b)
+#define CHECK_PTR_EQ(a, b)	TT_PTR_S(a, b, true, #a, #b)
+#define CHECK_PTR_NE(a, b)	TT_PTR_S(a, b, false, #a, #b)
+#define CHECK_NULL(a)		TT_PTR_S(a, NULL, true, #a, "NULL")
+#define CHECK_NOT_NULL(a)	TT_PTR_S(a, NULL, false, #a, "NULL")
 #define CHECK_ERRNO(e)		tt_check_errno((e), errno, __FILE__, __LINE__)
 #define CHECK_CONTAINS(hay, needle)					\
 	tt_check_contains((hay), (needle), __FILE__, __LINE__)
 
 #define TT_OR_RETURN(check)	do { if (!(check)) return; } while (0)
-#define ASSERT(c)		TT_OR_RETURN(CHECK(c))
-#define ASSERT_EQ(a, b)		TT_OR_RETURN(CHECK_EQ(a, b))
-#define ASSERT_NE(a, b)		TT_OR_RETURN(CHECK_NE(a, b))
-#define ASSERT_LT(a, b)		TT_OR_RETURN(CHECK_LT(a, b))
-#define ASSERT_LE(a, b)		TT_OR_RETURN(CHECK_LE(a, b))
-#define ASSERT_GT(a, b)		TT_OR_RETURN(CHECK_GT(a, b))
-#define ASSERT_GE(a, b)		TT_OR_RETURN(CHECK_GE(a, b))
-#define ASSERT_PTR_EQ(a, b)	TT_OR_RETURN(CHECK_PTR_EQ(a, b))
-#define ASSERT_PTR_NE(a, b)	TT_OR_RETURN(CHECK_PTR_NE(a, b))
-#define ASSERT_NULL(a)		TT_OR_RETURN(CHECK_NULL(a))
-#define ASSERT_NOT_NULL(a)	TT_OR_RETURN(CHECK_NOT_NULL(a))
+#define ASSERT(c)		TT_OR_RETURN(TT_CHECK_S(c, #c))
+#define ASSERT_EQ(a, b)		TT_OR_RETURN(TT_CMP_S(a, TT_EQ, b, #a, #b))
+#define ASSERT_NE(a, b)		TT_OR_RETURN(TT_CMP_S(a, TT_NE, b, #a, #b))
+#define ASSERT_LT(a, b)		TT_OR_RETURN(TT_CMP_S(a, TT_LT, b, #a, #b))
+#define ASSERT_LE(a, b)		TT_OR_RETURN(TT_CMP_S(a, TT_LE, b, #a, #b))
+#define ASSERT_GT(a, b)		TT_OR_RETURN(TT_CMP_S(a, TT_GT, b, #a, #b))
+#define ASSERT_GE(a, b)		TT_OR_RETURN(TT_CMP_S(a, TT_GE, b, #a, #b))
+#define ASSERT_PTR_EQ(a, b)	TT_OR_RETURN(TT_PTR_S(a, b, true, #a, #b))
+#define ASSERT_PTR_NE(a, b)	TT_OR_RETURN(TT_PTR_S(a, b, false, #a, #b))
+#define ASSERT_NULL(a)		TT_OR_RETURN(TT_PTR_S(a, NULL, true, #a, "NULL"))
+#define ASSERT_NOT_NULL(a)						\
+	TT_OR_RETURN(TT_PTR_S(a, NULL, false, #a, "NULL"))
 #define ASSERT_ERRNO(e)		TT_OR_RETURN(CHECK_ERRNO(e))
 #define ASSERT_CONTAINS(h, n)	TT_OR_RETURN(CHECK_CONTAINS(h, n))
 
