@@ -7,7 +7,8 @@
 #
 # Each program's output goes to <binary>.log; it is shown in full when the
 # program fails, or always with TTAK_TEST_VERBOSE=1. TTAK_STRESS_MS sets
-# the stress tests' duration (default 2000 ms plain, 700 ms sanitized).
+# the stress tests' duration (default 2000 ms plain, 700 ms sanitized,
+# 1000 ms for other flavours such as clang).
 # Exit status: 0 when everything passed.
 
 flavour=$1
@@ -15,7 +16,8 @@ shift
 
 case $flavour in
 asan|tsan)	: "${TTAK_STRESS_MS:=700}" ;;
-*)		: "${TTAK_STRESS_MS:=2000}" ;;
+plain)		: "${TTAK_STRESS_MS:=2000}" ;;
+*)		: "${TTAK_STRESS_MS:=1000}" ;;
 esac
 export TTAK_STRESS_MS
 # LeakSanitizer runs at the exit of every forked test; huge requests fail

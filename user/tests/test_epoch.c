@@ -557,3 +557,50 @@ TEST(blockers_name_the_reader_holding_an_old_epoch)
 	ttak_epoch_reclaim();
 	ASSERT_EQ(ttak_epoch_report_blockers(b, 4), 0);
 }
+
+static int chain_left;
+
+/* A cleanup that retires the next link of a chain. */
+static void chain_cleanup(void *p)
+{
+	int *link = p;
+
+	atomic_fetch_add(&cleaned, 1);
+	if (--chain_left > 0)
+		ttak_epoch_retire(link + 1, chain_cleanup);
+}
+
+TEST(cleanup_may_retire_more)
+{
+	static int chain[50];
+	int rounds = 0;
+
+	atomic_store(&cleaned, 0);
+	chain_left = 50;
+	ttak_epoch_retire(&chain[0], chain_cleanup);
+	while (atomic_load(&cleaned) < 50 && rounds++ < 200)
+		ttak_epoch_reclaim();
+	ASSERT_EQ(atomic_load(&cleaned), 50);
+	ttak_epoch_reclaim();
+	ASSERT_EQ(ttak_epoch_pending(), 0);
+}
+
+static void reclaiming_cleanup(void *p)
+{
+	(void)p;
+	atomic_fetch_add(&cleaned, 1);
+	ttak_epoch_reclaim();	/* re-entering reclamation is allowed */
+}
+
+TEST(cleanup_may_call_reclaim)
+{
+	int objs[300];
+	int i;
+
+	atomic_store(&cleaned, 0);
+	for (i = 0; i < 300; i++)
+		ttak_epoch_retire(&objs[i], reclaiming_cleanup);
+	ttak_epoch_synchronize();
+	ASSERT_EQ(atomic_load(&cleaned), 300);
+	ASSERT_EQ(ttak_epoch_pending(), 0);
+}

@@ -808,3 +808,69 @@ TEST(concurrent_acquire_release_keeps_counts_exact)
 	ttak_mem_tree_destroy(&tree);
 	ASSERT_EQ(tt_live_blocks(), 0);
 }
+
+TEST(destroy_inside_a_section_is_refused)
+{
+	ttak_mem_tree_t tree;
+	const char *err;
+	void *p = ttak_mem_alloc(16, 10, 0);
+
+	ASSERT_NOT_NULL(p);
+	quiet_tree(&tree);
+	ASSERT_NOT_NULL(ttak_mem_tree_add(&tree, p, 16, 0, false));
+	ttak_epoch_enter();
+	tt_capture_begin();
+	errno = 0;
+	ttak_mem_tree_destroy(&tree);
+	CHECK_ERRNO(EDEADLK);
+	err = tt_capture_end();
+	ttak_epoch_exit();
+	ASSERT_CONTAINS(err, "inside an epoch section");
+	/* refused means untouched */
+	ASSERT_NOT_NULL(ttak_mem_tree_find_node(&tree, p));
+	ASSERT_EQ(tt_live_blocks(), 1);
+	ttak_mem_tree_destroy(&tree);
+	ASSERT_EQ(tt_live_blocks(), 0);
+}
+
+static void *leave_later(void *arg)
+{
+	struct holder *h = arg;
+
+	tt_sleep_ms(80);
+	sem_post(&h->leave);
+	return NULL;
+}
+
+TEST(destroy_waits_for_a_reader_holding_a_flushed_block)
+{
+	ttak_mem_tree_t tree;
+	ttak_mem_node_t *n;
+	struct holder h;
+	pthread_t t, rel;
+	uint64_t t0;
+	unsigned char *p = ttak_mem_alloc(64, 1000, 0);
+
+	ASSERT_NOT_NULL(p);
+	memset(p, 0x21, 64);
+	quiet_tree(&tree);
+	n = ttak_mem_tree_add(&tree, p, 64, 0, false);
+	ASSERT_NOT_NULL(n);
+	sem_init(&h.inside, 0, 0);
+	sem_init(&h.leave, 0, 0);
+	h.block = p;
+	ASSERT_EQ(pthread_create(&t, NULL, hold_section, &h), 0);
+	sem_wait(&h.inside);
+	ttak_mem_node_release(n);
+	ttak_mem_tree_perform_cleanup(&tree, 1);	/* pending on the reader */
+	ASSERT_EQ(stats_of(&tree).pending_nodes, 1);
+	t0 = tt_now_ms();
+	ASSERT_EQ(pthread_create(&rel, NULL, leave_later, &h), 0);
+	ttak_mem_tree_destroy(&tree);	/* returns once the reader left */
+	CHECK_GE(tt_now_ms() - t0, 70);
+	CHECK_EQ(tt_live_blocks(), 0);
+	pthread_join(rel, NULL);
+	pthread_join(t, NULL);
+	sem_destroy(&h.inside);
+	sem_destroy(&h.leave);
+}

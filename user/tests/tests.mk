@@ -3,10 +3,10 @@
 # User-space test tier, included by the top-level Makefile (which sets
 # CC, FLAVOUR, BUILD, ALL_CFLAGS, LDLIBS, STATIC_LIB and HEADERS).
 #
-#   make check-user             the whole tier: plain, asan, tsan builds of
-#                               the suite, clang build, lesson 40 under
-#                               valgrind, install + pkg-config test; the
-#                               last line is "N passed, N failed"
+#   make check-user             the whole tier: the suite built and run
+#                               plain, asan, tsan and with clang, lesson 40
+#                               under valgrind, install + pkg-config test;
+#                               the last line is "N passed, N failed"
 #   make tests [FLAVOUR=...]    build the test programs of one flavour
 #   make check-flavour [FLAVOUR=...]  build and run them
 #
