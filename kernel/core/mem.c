@@ -128,8 +128,13 @@ void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
 		return NULL;
 	}
 	align = (flags & TTAK_MEM_CACHE_ALIGNED) ? TTAK_CACHE_LINE_SIZE : 16;
-	/* header + worst-case padding (allocators give 16-byte alignment) */
-	raw_size = sizeof(*b) + (align - 16) + size;
+	/*
+	 * Header + worst-case padding. Do not count on 16-byte alignment
+	 * from the allocator: kmalloc() promises 8 bytes only, and gives no
+	 * more under KASAN or slub_debug red zones; with 8 the padding can
+	 * reach align - 8 and the canary would land past the allocation.
+	 */
+	raw_size = sizeof(*b) + (align - 1) + size;
 	if (flags & TTAK_MEM_STRICT_CHECK)
 		raw_size += sizeof(canary);
 
