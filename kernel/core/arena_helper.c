@@ -78,10 +78,14 @@ void ttak_arena_env_destroy(ttak_arena_env_t *env)
 {
 	if (!env || !env->gc)
 		return;
-	if (env->owns_gc)
+	if (env->owns_gc) {
 		ttak_epoch_gc_destroy(&env->own_gc);
-	else
+		/* refused inside a section: keep the env, or it all leaks */
+		if (env->own_gc.tree.initialized)
+			return;
+	} else {
 		ttak_epoch_gc_rotate(env->gc);
+	}
 	env->gc = NULL;
 }
 EXPORT_SYMBOL_GPL(ttak_arena_env_destroy);

@@ -744,3 +744,29 @@ TEST(generation_lifetime_is_applied_to_the_buffer)
 	ASSERT_EQ(tt_live_blocks(), 0);
 	ttak_arena_env_destroy(&env);
 }
+
+TEST(destroy_inside_a_section_is_refused_and_retryable)
+{
+	ttak_arena_env_t env;
+	ttak_arena_generation_t g;
+	const char *err;
+
+	ASSERT(default_env(&env));
+	ASSERT(ttak_arena_generation_begin(&env, &g, 0));
+	ttak_epoch_enter();
+	tt_capture_begin();
+	errno = 0;
+	ttak_arena_env_destroy(&env);
+	CHECK_ERRNO(EDEADLK);
+	err = tt_capture_end();
+	ttak_epoch_exit();
+	ASSERT_CONTAINS(err, "inside an epoch section");
+	/* refused: the env and its generation are still there */
+	ASSERT_NOT_NULL(env.gc);
+	ASSERT_NOT_NULL(ttak_mem_tree_find_node(&env.gc->tree, g.base));
+	ASSERT_NOT_NULL(ttak_arena_generation_claim(&env, &g, 0));
+	ASSERT_EQ(tt_live_blocks(), 1);
+	ttak_arena_env_destroy(&env);
+	ASSERT_NULL(env.gc);
+	ASSERT_EQ(tt_live_blocks(), 0);
+}

@@ -91,7 +91,8 @@ bool ttak_arena_env_init(ttak_arena_env_t *env,
  * A private GC is destroyed with every generation it still tracks, retired
  * or not; an external GC is rotated once and left to its owner.
  *
- * Context: not inside an epoch section.
+ * Context: not inside an epoch section; there the teardown of a private
+ * GC is refused (reported, errno EDEADLK) and @env stays usable.
  */
 void ttak_arena_env_destroy(ttak_arena_env_t *env);
 
