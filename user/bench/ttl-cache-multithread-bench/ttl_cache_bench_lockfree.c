@@ -56,8 +56,8 @@
 #define POOL_SLOTS	4
 #define MAX_THREADS	64
 #define TICK_NS		1000000ULL
-#define SWEEP_PERIOD_MS	100	/* whole table swept this often */
 #define LAT_SAMPLE_MASK	127	/* time one op in 128 */
+#define WALK_TICKS	4	/* generations walked every 4 ms */
 #define PTR_MASK	((1ULL << 48) - 1)
 
 struct gen_meta;
@@ -67,6 +67,7 @@ struct entry {
 	uint64_t expires_ms;
 	struct gen_meta *gen;		/* NULL for malloc'ed entries */
 	uint64_t stamp;
+	_Atomic uint32_t dead;		/* set once the entry left the table */
 	uint64_t value[VALUE_WORDS];
 };
 
@@ -99,6 +100,8 @@ struct config {
 	bool evacuate_auto;
 	unsigned int budget_pct;	/* auto: generation bytes / live bytes */
 	unsigned int trim_ms;		/* malloc_trim(0) this often, 0 never */
+	unsigned int sweep_ms;		/* whole table swept this often */
+	bool gen_mmap;			/* generations mapped one by one */
 	const char *csv;
 	const char *label;
 	bool quiet;
@@ -147,7 +150,8 @@ static struct config cfg = {
 	.evacuate_age_ms = 20,
 	.segregate = true,
 	.evacuate_auto = true,
-	.budget_pct = 115,
+	.budget_pct = 150,
+	.sweep_ms = 100,
 };
 
 static _Atomic uint64_t *table;
@@ -259,6 +263,8 @@ static struct entry *entry_alloc(struct worker *w, int cls)
 				atomic_fetch_add_explicit(&(*cur)->live, 1,
 							  memory_order_relaxed);
 				e->gen = *cur;
+				atomic_store_explicit(&e->dead, 0,
+						      memory_order_relaxed);
 				return e;
 			}
 			gen_seal(*cur);
@@ -278,8 +284,11 @@ static struct entry *entry_alloc(struct worker *w, int cls)
 static void entry_dead(struct worker *w, struct entry *e)
 {
 	cnt_add(&w->c.retires, 1);
-	if (e->gen)
+	if (e->gen) {
+		/* readers never look at it: it only spares evacuate() a probe */
+		atomic_store_explicit(&e->dead, 1, memory_order_relaxed);
 		atomic_fetch_sub_explicit(&e->gen->live, 1, memory_order_release);
+	}
 	else
 		ttak_epoch_retire(e, free);
 }
@@ -549,6 +558,8 @@ static void evacuate(struct gen_meta *m)
 		struct entry *n;
 		int i;
 
+		if (atomic_load_explicit(&e->dead, memory_order_relaxed))
+			continue;
 		for (i = 0; i < PROBE_LIMIT; i++) {
 			_Atomic uint64_t *s = &table[(idx + i) & table_mask];
 
@@ -580,6 +591,7 @@ static void evacuate(struct gen_meta *m)
 			cnt_add(&maint.c.moved, 1);
 		} else {
 			/* replaced meanwhile: the copy was never published */
+			atomic_store_explicit(&n->dead, 1, memory_order_relaxed);
 			atomic_fetch_sub_explicit(&n->gen->live, 1,
 						  memory_order_release);
 		}
@@ -589,47 +601,129 @@ static void evacuate(struct gen_meta *m)
 
 static struct worker *workers;
 
-/*
- * Auto mode: compare the entries the live generations can hold with the
- * entries in the table and move the evacuation threshold one percent a
- * tick towards keeping their ratio within the budget. Copying is spent
- * only when memory is actually over budget.
- */
-static void steer_evacuation(void)
+struct candidate {
+	struct gen_meta *m;
+	int64_t live;
+};
+
+static struct candidate *cands;
+static size_t cands_cap;
+
+static int cmp_candidate(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	return (x->live > y->live) - (x->live < y->live);
+}
+
+/* Entries the existing generations can hold, minus the budget for the live. */
+static int64_t capacity_excess(void)
 {
 	int64_t live = atomic_load_explicit(&maint.c.in_table,
 					    memory_order_relaxed);
-	uint64_t gens = atomic_load_explicit(&maint.c.gens_begun,
-					     memory_order_relaxed) -
-			atomic_load_explicit(&maint.c.gens_retired,
-					     memory_order_relaxed);
+	int64_t gens = (int64_t)(atomic_load_explicit(&maint.c.gens_begun,
+						      memory_order_relaxed) -
+				 atomic_load_explicit(&maint.c.gens_retired,
+						      memory_order_relaxed));
 	int i;
 
 	for (i = 0; i < cfg.threads; i++) {
 		live += atomic_load_explicit(&workers[i].c.in_table,
 					     memory_order_relaxed);
-		gens += atomic_load_explicit(&workers[i].c.gens_begun,
-					     memory_order_relaxed);
+		gens += (int64_t)atomic_load_explicit(&workers[i].c.gens_begun,
+						      memory_order_relaxed);
 	}
-	if (live <= 0)
-		return;
-	if (gens * entries_per_gen * 100 > (uint64_t)live * cfg.budget_pct) {
-		if (cfg.evacuate_pct < 90)
-			cfg.evacuate_pct++;
-	} else if (cfg.evacuate_pct > 5) {
-		cfg.evacuate_pct--;
-	}
+	if (live < 0)
+		live = 0;
+	return gens * (int64_t)entries_per_gen -
+	       live * (int64_t)cfg.budget_pct / 100;
 }
 
-static void maintain_generations(void)
+static void retire_generation(struct gen_meta *m)
 {
-	struct gen_meta *m, **pp, *taken;
-	uint64_t t = now();
+	ttak_arena_generation_t g = m->gen;	/* m lives inside g */
+
+	bench_check(ttak_arena_generation_retire(&env, &g),
+		    "generation retire failed");
+	cnt_add(&maint.c.gens_retired, 1);
+}
+
+/*
+ * Walk the full generations: retire the drained ones, and pick the ones
+ * to evacuate. With --evacuate=auto, while the generations could hold
+ * more than the budget of live entries, evacuate the sparsest first
+ * (fewest copies per generation freed, as a log-structured file system
+ * picks segments to clean); with a fixed percentage, every generation
+ * below it.
+ */
+static bool walk_generations(uint64_t t)
+{
+	struct gen_meta *m, **pp;
+	size_t n = 0, i;
+	bool retired = false;
+	int64_t excess;
+
+	if (gen_list_len > cands_cap) {
+		cands_cap = gen_list_len * 2;
+		cands = realloc(cands, cands_cap * sizeof(*cands));
+		bench_check(cands, "no memory for candidates");
+	}
+	for (pp = &gen_list; (m = *pp);) {
+		int64_t live = atomic_load_explicit(&m->live,
+						    memory_order_acquire);
+
+		if (live == 0) {
+			*pp = m->next;
+			gen_list_len--;
+			retire_generation(m);
+			retired = true;
+			continue;
+		}
+		if (t - m->full_ms >= cfg.evacuate_age_ms && n < cands_cap) {
+			cands[n].m = m;
+			cands[n].live = live;
+			n++;
+		}
+		pp = &m->next;
+	}
+	if (cfg.evacuate_auto) {
+		excess = capacity_excess();
+		if (excess <= 0 || !n)
+			return retired;
+		qsort(cands, n, sizeof(*cands), cmp_candidate);
+		for (i = 0; i < n && excess > 0; i++) {
+			evacuate(cands[i].m);
+			excess -= (int64_t)entries_per_gen - cands[i].live;
+		}
+		n = i;
+	} else {
+		for (i = 0; i < n; i++) {
+			if ((uint64_t)cands[i].live * 100 <
+			    (uint64_t)cands[i].m->carved * cfg.evacuate_pct) {
+				evacuate(cands[i].m);
+			}
+		}
+	}
+	/* evacuated generations have drained unless a copy lost a race */
+	for (pp = &gen_list; (m = *pp);) {
+		if (!atomic_load_explicit(&m->live, memory_order_acquire)) {
+			*pp = m->next;
+			gen_list_len--;
+			retire_generation(m);
+			retired = true;
+			continue;
+		}
+		pp = &m->next;
+	}
+	return retired;
+}
+
+static void maintain_generations(uint64_t tick)
+{
+	struct gen_meta *m, *taken;
 	bool retired = false;
 	int i;
 
-	if (cfg.evacuate_auto)
-		steer_evacuation();
 	taken = atomic_exchange_explicit(&full_stack, NULL, memory_order_acquire);
 	while (taken) {
 		m = taken;
@@ -638,30 +732,9 @@ static void maintain_generations(void)
 		gen_list = m;
 		gen_list_len++;
 	}
-	for (pp = &gen_list; (m = *pp);) {
-		int64_t live = atomic_load_explicit(&m->live,
-						    memory_order_acquire);
-
-		if (live > 0 && cfg.evacuate_pct &&
-		    t - m->full_ms >= cfg.evacuate_age_ms &&
-		    (uint64_t)live * 100 < (uint64_t)m->carved * cfg.evacuate_pct) {
-			evacuate(m);
-			live = atomic_load_explicit(&m->live,
-						    memory_order_acquire);
-		}
-		if (live == 0) {
-			ttak_arena_generation_t g = m->gen;
-
-			*pp = m->next;
-			gen_list_len--;
-			bench_check(ttak_arena_generation_retire(&env, &g),
-				    "generation retire failed");
-			cnt_add(&maint.c.gens_retired, 1);
-			retired = true;
-			continue;
-		}
-		pp = &m->next;
-	}
+	/* the walk touches every generation: not every tick */
+	if (!(tick % WALK_TICKS))
+		retired = walk_generations(now());
 	if (retired || ttak_epoch_pending())
 		ttak_arena_env_rotate(&env);
 	/* four generations seeded per epoch */
@@ -677,7 +750,7 @@ static void maintain_generations(void)
 
 static void *maint_main(void *arg)
 {
-	size_t slice = (table_mask + 1) / SWEEP_PERIOD_MS;
+	size_t slice = (table_mask + 1) / (cfg.sweep_ms ? cfg.sweep_ms : 1);
 	struct timespec ts = { 0, (long)TICK_NS };
 	uint64_t ticks = 0;
 
@@ -685,14 +758,15 @@ static void *maint_main(void *arg)
 	ttak_epoch_register_thread();
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		nanosleep(&ts, NULL);
-		if (cfg.trim_ms && !(++ticks % cfg.trim_ms))
+		ticks++;
+		if (cfg.trim_ms && !(ticks % cfg.trim_ms))
 			malloc_trim(0);
 		atomic_store_explicit(&now_ms,
 				      (bench_now_ns() - t_start_ns) / 1000000,
 				      memory_order_relaxed);
 		sweep_slice(slice ? slice : 1);
 		if (cfg.arena)
-			maintain_generations();
+			maintain_generations(ticks);
 		else
 			ttak_epoch_reclaim();
 	}
@@ -736,13 +810,15 @@ static void snapshot(struct totals *t)
 	add_counters(t, &maint.c);
 }
 
-static uint64_t flushed_total(void)
+static uint64_t flushed_total(size_t *pending_bytes)
 {
 	struct ttak_mem_tree_stats st;
 
+	*pending_bytes = 0;
 	if (!cfg.arena)
 		return 0;
 	ttak_mem_tree_get_stats(&env.gc->tree, &st);
+	*pending_bytes = st.pending_bytes + st.garbage_pressure;
 	return st.freed_nodes;
 }
 
@@ -768,6 +844,9 @@ static void usage(const char *prog)
 		"  --no-segregate     one generation per worker for new keys and rewrites\n"
 		"  --trim-ms=MS       malloc_trim(0) every MS in the maintenance thread\n"
 		"                     (gives freed generation pages back; default off)\n"
+		"  --sweep-ms=MS      sweep the whole table for expired entries every MS (100)\n"
+		"  --gen-mmap         mallopt(M_MMAP_THRESHOLD) at the generation size, so\n"
+		"                     glibc maps each generation and unmaps it when flushed\n"
 		"  --csv=FILE         per-second samples for plotting\n"
 		"  --label=TEXT       name of this run in the summary\n"
 		"  --quiet            no per-second lines\n", prog);
@@ -787,7 +866,8 @@ static void parse(int argc, char **argv)
 		{ "csv", 1, NULL, 'o' }, { "label", 1, NULL, 'l' },
 		{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' },
 		{ "no-segregate", 0, NULL, 's' }, { "budget", 1, NULL, 'B' },
-		{ "trim-ms", 1, NULL, 'M' },
+		{ "trim-ms", 1, NULL, 'M' }, { "sweep-ms", 1, NULL, 'S' },
+		{ "gen-mmap", 0, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *s;
@@ -827,6 +907,8 @@ static void parse(int argc, char **argv)
 			break;
 		case 'B': cfg.budget_pct = (unsigned int)atoi(optarg); break;
 		case 'M': cfg.trim_ms = (unsigned int)atoi(optarg); break;
+		case 'S': cfg.sweep_ms = (unsigned int)atoi(optarg); break;
+		case 'P': cfg.gen_mmap = true; break;
 		case 'E': cfg.evacuate_age_ms = (unsigned int)atoi(optarg); break;
 		case 'o': cfg.csv = optarg; break;
 		case 'l': cfg.label = optarg; break;
@@ -839,7 +921,8 @@ static void parse(int argc, char **argv)
 	    cfg.hot_keys < 1 || cfg.keys <= cfg.hot_keys || cfg.hot_pct > 100 ||
 	    cfg.write_pct > 100 || !cfg.buckets ||
 	    (cfg.buckets & (cfg.buckets - 1)) || cfg.buckets < PROBE_LIMIT ||
-	    cfg.chunk_bytes < sizeof(struct entry) || cfg.evacuate_pct > 100)
+	    cfg.chunk_bytes < sizeof(struct entry) || cfg.evacuate_pct > 100 ||
+	    !cfg.sweep_ms)
 		usage(argv[0]);
 	if (!cfg.label)
 		cfg.label = cfg.arena ? "arena" : "malloc";
@@ -849,6 +932,9 @@ static void setup_arena(void)
 {
 	ttak_arena_env_config_t ec;
 
+	if (cfg.gen_mmap)
+		bench_check(mallopt(M_MMAP_THRESHOLD, (int)(cfg.gen_bytes & ~4095UL)),
+			    "mallopt");
 	ttak_arena_env_config_init(&ec);
 	ec.generation_bytes = cfg.gen_bytes;
 	ec.chunk_bytes = cfg.chunk_bytes;
@@ -871,7 +957,7 @@ int main(int argc, char **argv)
 	struct totals prev, cur;
 	uint64_t prev_flush = 0, flush, t_prev, t_now;
 	double sum_ops = 0, rss_sum_2nd = 0, rss_sum_4th = 0;
-	double live_sum = 0, rss_sum = 0;
+	double live_sum = 0, rss_sum = 0, pend_sum = 0;
 	int n_2nd = 0, n_4th = 0, n_steady = 0;
 	size_t rss = 0, rss_max = 0, rss0;
 	pthread_t mt;
@@ -910,13 +996,16 @@ int main(int argc, char **argv)
 		       cfg.evacuate_auto ? "auto from " : "",
 		       cfg.evacuate_pct, cfg.evacuate_age_ms,
 		       cfg.segregate ? ", new keys and rewrites in separate generations" : "");
+	if (cfg.arena && cfg.evacuate_auto)
+		printf("# arena: evacuation budget: generations may hold %u%% of the live entries%s\n",
+		       cfg.budget_pct, cfg.gen_mmap ? "; generations mmapped one by one" : "");
 	if (cfg.threads >= 2)
 		printf("# note: the 2 vCPUs of this machine share roughly one physical core\n");
 	if (!cfg.quiet)
-		printf("%5s %10s %6s %6s %6s %9s %7s %10s %8s %9s %9s %9s %7s %5s\n",
+		printf("%5s %10s %6s %6s %6s %9s %7s %10s %8s %9s %9s %9s %7s %8s\n",
 		       "time", "ops/s", "hit%", "miss%", "exp%", "writes/s",
 		       "lat_ns", "epoch", "rss_MiB", "live", "flush/s",
-		       "retire/s", "gens", "evac%");
+		       "retire/s", "gens", "pend_MiB");
 
 	t_start_ns = bench_now_ns();
 	atomic_store(&now_ms, 0);
@@ -936,6 +1025,7 @@ int main(int argc, char **argv)
 		uint64_t target = t_start_ns + (uint64_t)sec * 1000000000ULL;
 		struct timespec ts;
 		double dt, ops, reads, lat, live;
+		size_t pend;
 
 		t_now = bench_now_ns();
 		if (target > t_now) {
@@ -945,7 +1035,7 @@ int main(int argc, char **argv)
 		}
 		t_now = bench_now_ns();
 		snapshot(&cur);
-		flush = flushed_total();
+		flush = flushed_total(&pend);
 		rss = bench_rss_bytes();
 		dt = (double)(t_now - t_prev) / 1e9;
 		ops = (double)(cur.ops - prev.ops) / dt;
@@ -957,7 +1047,7 @@ int main(int argc, char **argv)
 		      (double)(cur.lat_samples - prev.lat_samples) : 0;
 		live = (double)cur.in_table;
 		if (!cfg.quiet)
-			printf("%5d %10.0f %6.1f %6.1f %6.1f %9.0f %7.1f %10llu %8.1f %9.0f %9.0f %9.0f %7llu %5u\n",
+			printf("%5d %10.0f %6.1f %6.1f %6.1f %9.0f %7.1f %10llu %8.1f %9.0f %9.0f %9.0f %7llu %8.1f\n",
 			       sec, ops,
 			       reads ? 100.0 * (double)(cur.hits - prev.hits) / reads : 0,
 			       reads ? 100.0 * (double)(cur.misses - prev.misses) / reads : 0,
@@ -969,7 +1059,8 @@ int main(int argc, char **argv)
 			       (double)(flush - prev_flush) / dt,
 			       (double)(cur.retires - prev.retires) / dt,
 			       (unsigned long long)(cur.gens_begun - cur.gens_retired),
-			       cfg.evacuate_pct);
+			       (double)pend / (1 << 20));
+		pend_sum += (double)pend;
 		if (csv)
 			fprintf(csv, "%d %.0f %.2f %.0f %.0f %.0f\n", sec, ops,
 				(double)rss / (1 << 20), live,
@@ -1031,6 +1122,15 @@ int main(int argc, char **argv)
 		       (unsigned long long)cur.gens_retired,
 		       (unsigned long long)cur.moved,
 		       (unsigned long long)cur.bad_reads);
+		{
+			struct mallinfo2 mi = mallinfo2();
+
+			printf("# summary %s: malloc at the end: %.1f MiB in use, %.1f MiB free but held, %.1f MiB mmapped; %zu generations listed full; retired generations waiting for a flush: %.1f MiB on average\n",
+			       cfg.label, (double)mi.uordblks / (1 << 20),
+			       (double)mi.fordblks / (1 << 20),
+			       (double)mi.hblkhd / (1 << 20), gen_list_len,
+			       pend_sum / cfg.duration / (1 << 20));
+		}
 		printf("SUMMARY label=%s ops=%.0f rss_mib=%.2f bound_mib=%.2f rss_ratio=%.3f flat=%.3f bad=%llu threads=%d duration=%d\n",
 		       cfg.label, mean_ops, rss_steady / (1 << 20),
 		       bound / (1 << 20), rss_steady / bound, flat,
