@@ -9,9 +9,11 @@
 #   7    ttak_debugfs_test: modes, lifecycle and pressure accounting,
 #        malformed commands, unprivileged users, concurrent use
 #   8    the in-kernel lesson 40 (ttak_lesson40_test.ko) loads and passes
-#   9    rmmod with live and retired generations frees all of them
-#   10   background rotation flushes on its own (rotate_interval_ms=200)
-#   11   a retire over the pressure threshold kicks the rotation at once
+#   9    a reader inside an epoch section holds the flush back, and
+#        flush_status names its CPU (ttak_epoch_hold_test.ko)
+#   10   rmmod with live and retired generations frees all of them
+#   11   background rotation flushes on its own (rotate_interval_ms=200)
+#   12   a retire over the pressure threshold kicks the rotation at once
 #
 # Run as root. The modules are taken from $TTAK_DIR (default: this
 # script's directory) when ttak.ko is there, else from the installed tree
@@ -134,6 +136,52 @@ ctl() {
 	echo "$1" >"$dfs/control"
 }
 
+# The memory of a flushed generation waits for a reader that may hold it.
+reader_holds_flush() {
+	hold_ms=3000
+	name="a reader inside an epoch section holds the flush back"
+	# the section spins on one CPU while the test runs on another
+	if [ "$(grep -c '^processor' /proc/cpuinfo)" -lt 2 ]; then
+		ok "$name # SKIP needs two CPUs"
+		return
+	fi
+	if ! ctl "begin 4096 128" || ! ctl carve; then
+		not_ok "$name: setup failed"
+		return
+	fi
+	if [ -f "$dir/ttak_epoch_hold_test.ko" ]; then
+		insmod "$dir/ttak_epoch_hold_test.ko" hold_ms=$hold_ms
+	else
+		modprobe ttak_epoch_hold_test hold_ms=$hold_ms
+	fi || {
+		not_ok "$name: insmod ttak_epoch_hold_test.ko failed"
+		return
+	}
+	start=$(date +%s)
+	ctl retire && ctl rotate
+	status=$(cat "$dfs/flush_status")
+	pressure=$(cat "$dfs/pressure")
+	echo "$status" | diag
+	# wait out the section (date has 1 s granularity: one more second)
+	while [ $(($(date +%s) - start)) -le $((hold_ms / 1000 + 1)) ]; do
+		sleep 1
+	done
+	rmmod ttak_epoch_hold_test
+	ctl rotate
+	after=$(cat "$dfs/flush_status")
+	echo "after the reader left: $after, pressure $(cat "$dfs/pressure")" |
+		diag
+	if echo "$status" | grep -q '^pending: 1 blocks, 4096 bytes$' &&
+	   echo "$status" | grep -q '^waiting for readers: 1 blocks, 4096 bytes$' &&
+	   echo "$status" | grep -q '^reader: cpu [0-9]* epoch [0-9]* held [0-9]* ms$' &&
+	   [ "$pressure" = 4096 ] && [ "$after" = flushed ] &&
+	   [ "$(cat "$dfs/pressure")" = 0 ]; then
+		ok "$name"
+	else
+		not_ok "$name"
+	fi
+}
+
 # Leave generations in every state, unload, and check what was freed.
 unload_with_generations() {
 	if ! { ctl begin && ctl carve && ctl begin && ctl "begin 8192 256" &&
@@ -187,7 +235,7 @@ grep -q ' /sys/kernel/debug debugfs ' /proc/mounts ||
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..11"
+echo "1..12"
 bad_param "generation_bytes=0 refused" "generation_bytes=0 out of range" \
 	generation_bytes=0
 bad_param "chunk larger than the generation refused" "chunk_bytes=8192 invalid" \
@@ -205,12 +253,14 @@ if load_ttak && [ -d "$dfs" ]; then
 	ok "insmod ttak.ko"
 	run_harness ttak_debugfs_test "$dir/ttak_debugfs_test"
 	lesson40
+	reader_holds_flush
 	unload_with_generations
 else
 	klog | diag
 	not_ok "insmod ttak.ko"
 	not_ok "ttak_debugfs_test # not run"
 	not_ok "in-kernel lesson 40 # not run"
+	not_ok "reader holds the flush back # not run"
 	not_ok "rmmod with live generations # not run"
 fi
 loaded ttak && rmmod ttak
