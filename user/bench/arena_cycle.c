@@ -13,9 +13,15 @@
  *	run_bench.sh runs this under strace -c for two values of N and
  *	divides the difference in system calls by the difference in N.
  *   arena_cycle --smoke                          short run, sanity checks
+ *   --reader: keep a second thread registered as an epoch reader (idle,
+ *	outside any section) for the whole run, as any program with more
+ *	than one thread has; the default run also times that case.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <ttak/mem/arena_helper.h>
+#include <ttak/mem/epoch.h>
 #include <ttak/mem_tree/mem_tree.h>
 
 #include "bench_common.h"
@@ -30,6 +36,34 @@ struct phase_ns {
 };
 
 static ttak_arena_env_t env;
+static _Atomic int reader_state;	/* 1 registered, 2 told to leave */
+static pthread_t reader;
+
+static void *idle_reader(void *arg)
+{
+	(void)arg;
+	ttak_epoch_register_thread();
+	atomic_store(&reader_state, 1);
+	while (atomic_load(&reader_state) != 2)
+		usleep(1000);
+	ttak_epoch_deregister_thread();
+	return NULL;
+}
+
+static void reader_start(void)
+{
+	atomic_store(&reader_state, 0);
+	bench_check(!pthread_create(&reader, NULL, idle_reader, NULL),
+		    "reader thread");
+	while (atomic_load(&reader_state) != 1)
+		usleep(100);
+}
+
+static void reader_stop(void)
+{
+	atomic_store(&reader_state, 2);
+	pthread_join(reader, NULL);
+}
 
 static void ttak_cycle(uint64_t i, struct phase_ns *ph)
 {
@@ -118,7 +152,9 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-	double t_ttak[MAX_ROUNDS], t_base[MAX_ROUNDS], mt, mb;
+	double t_ttak[MAX_ROUNDS], t_base[MAX_ROUNDS], t_rd[MAX_ROUNDS];
+	double mt, mb, mr;
+	bool with_reader = false;
 	unsigned int rounds = 9, round_ms = 200;
 	const char *only = NULL;
 	uint64_t cycles = 0, done = 0, i;
@@ -137,6 +173,8 @@ int main(int argc, char **argv)
 			cycles = strtoull(argv[a] + 9, NULL, 0);
 		else if (!strcmp(argv[a], "--smoke"))
 			smoke = true;
+		else if (!strcmp(argv[a], "--reader"))
+			with_reader = true;
 		else {
 			fprintf(stderr, "usage: %s [--rounds=R] [--round-ms=MS] [--only=ttak|baseline --cycles=N] [--smoke]\n",
 				argv[0]);
@@ -160,12 +198,16 @@ int main(int argc, char **argv)
 	if (only) {
 		bool ttak = !strcmp(only, "ttak");
 
+		if (with_reader)
+			reader_start();
 		for (i = 0; i < cycles; i++) {
 			if (ttak)
 				ttak_cycle(i, NULL);
 			else
 				baseline_cycle(i);
 		}
+		if (with_reader)
+			reader_stop();
 		ttak_arena_env_destroy(&env);
 		printf("ran %llu %s cycles\n", (unsigned long long)cycles,
 		       only);
@@ -180,9 +222,13 @@ int main(int argc, char **argv)
 	for (r = 0; r < (int)rounds; r++) {
 		t_ttak[r] = timed_round(true, round_ms, &done);
 		t_base[r] = timed_round(false, round_ms, &done);
+		reader_start();
+		t_rd[r] = timed_round(true, round_ms, &done);
+		reader_stop();
 	}
 	mt = median(t_ttak, (int)rounds);
 	mb = median(t_base, (int)rounds);
+	mr = median(t_rd, (int)rounds);
 
 	/* where the time goes (costs include two clock reads per phase) */
 	for (i = 0; i < 100000; i++)
@@ -197,6 +243,8 @@ int main(int argc, char **argv)
 	bench_result("arena.cycle", "arena cycle 4096/128 (begin, carve 32, retire, rotate)",
 		     mt, "ns", "aligned_alloc+touch+free", mb, "ratio <= 1.5",
 		     bench_verdict(mt <= 1.5 * mb));
+	bench_result("arena.cycle.reader", "same, a 2nd thread registered as an idle reader",
+		     mr, "ns", "aligned_alloc+touch+free", mb, "context", "-");
 	ttak_arena_env_destroy(&env);
 	return 0;
 }

@@ -36,18 +36,23 @@ if [ $SMOKE = 1 ]; then run "$BIN/arena_cycle" --smoke; else run "$BIN/arena_cyc
 # cycles is the steady-state figure (start-up and teardown cancel out)
 syscalls() {
 	f=$(mktemp)
-	strace -f -c -o "$f" "$BIN/arena_cycle" --only="$1" --cycles="$2" > /dev/null
-	awk '$NF == "total" { print $4 }' "$f"
+	strace -f -c -o "$f" "$BIN/arena_cycle" --only="$1" --cycles="$2" ${3:-} > /dev/null
+	awk -v name="${4:-total}" '$NF == name { print $4; found = 1 }
+		END { if (!found) print 0 }' "$f"
 	rm -f "$f"
 }
 if command -v strace > /dev/null 2>&1; then
 	if [ $SMOKE = 1 ]; then N1=1000; N2=11000; else N1=20000; N2=220000; fi
 	t1=$(syscalls ttak $N1); t2=$(syscalls ttak $N2)
 	b1=$(syscalls baseline $N1); b2=$(syscalls baseline $N2)
-	awk -v t1="$t1" -v t2="$t2" -v b1="$b1" -v b2="$b2" -v n="$((N2 - N1))" 'BEGIN {
-		t = (t2 - t1) / n; b = (b2 - b1) / n
-		printf "# syscalls under strace -c: ttak %d and %d calls, baseline %d and %d calls, for %d more cycles\n", t1, t2, b1, b2, n
+	# the idle reader's own sleeps are not the cycle's: count membarrier
+	r1=$(syscalls ttak $N1 --reader membarrier)
+	r2=$(syscalls ttak $N2 --reader membarrier)
+	awk -v t1="$t1" -v t2="$t2" -v b1="$b1" -v b2="$b2" -v r1="$r1" -v r2="$r2" -v n="$((N2 - N1))" 'BEGIN {
+		t = (t2 - t1) / n; b = (b2 - b1) / n; r = (r2 - r1) / n
+		printf "# syscalls under strace -c: ttak %d and %d calls, baseline %d and %d, membarrier with an idle reader thread %d and %d, for %d more cycles\n", t1, t2, b1, b2, r1, r2, n
 		printf "RESULT arena.syscalls | system calls per arena cycle, steady state | %.4f calls | aligned_alloc+touch+free | %.4f calls | - | < 0.001 per cycle | %s\n", t, b, (t < 0.001 ? "met" : "MISSED")
+		printf "RESULT arena.syscalls.reader | membarrier calls per cycle, a 2nd thread registered as an idle reader | %.4f calls | aligned_alloc+touch+free | %.4f calls | - | context | -\n", r, b
 	}' | tee -a "$LOG"
 else
 	say "# strace not installed: system calls per cycle not measured"
