@@ -70,6 +70,8 @@ typedef bool (*ttak_arena_chunk_handler_t)(void *chunk, size_t chunk_bytes,
  *
  * 4096-byte generations, 128-byte chunks, cache-aligned and strictly
  * checked, never expiring, private GC.
+ *
+ * Context: any thread or context; takes no lock.
  */
 void ttak_arena_env_config_init(ttak_arena_env_config_t *config);
 
@@ -79,6 +81,7 @@ void ttak_arena_env_config_init(ttak_arena_env_config_t *config);
  * @config: the config, or NULL for the defaults. Refused when a size is
  *	0, the chunk is larger than the generation or a flag is unknown.
  *
+ * Context: any thread or context; allocates nothing.
  * Return: true on success; false leaves @env unusable (errno EINVAL).
  */
 bool ttak_arena_env_init(ttak_arena_env_t *env,
@@ -115,6 +118,7 @@ bool ttak_arena_generation_begin(ttak_arena_env_t *env,
  * @generation: a live generation.
  * @bytes: chunk size, 0 for config.chunk_bytes.
  *
+ * Context: the generation's single user (see above); no lock, never sleeps.
  * Return: the chunk, or NULL when the generation is retired or has too
  * little room left (errno EINVAL or ENOSPC).
  */
@@ -131,6 +135,8 @@ void *ttak_arena_generation_claim(ttak_arena_env_t *env,
  *	that chunk.
  * @ctx: passed to @handler.
  *
+ * Context: as ttak_arena_generation_claim(); @handler runs in the caller's
+ *	context.
  * Return: the number of chunks carved and handed to @handler.
  */
 size_t ttak_arena_generation_for_each(ttak_arena_env_t *env,
@@ -139,10 +145,25 @@ size_t ttak_arena_generation_for_each(ttak_arena_env_t *env,
 				      ttak_arena_chunk_handler_t handler,
 				      void *ctx);
 
-/* Bytes left to carve; 0 for a retired generation or NULL. */
+/**
+ * ttak_arena_generation_remaining() - Bytes left to carve.
+ * @generation: the generation.
+ *
+ * Context: any thread or context; takes no lock.
+ * Return: the bytes after the last chunk carved; 0 for a retired
+ * generation or NULL.
+ */
 size_t ttak_arena_generation_remaining(const ttak_arena_generation_t *generation);
 
-/* Forget all carved chunks of a live generation (used = 0). */
+/**
+ * ttak_arena_generation_reset() - Forget every chunk carved so far.
+ * @generation: a live generation; NULL or a retired one is ignored.
+ *
+ * The next claim starts at the front again (used = 0). The memory is not
+ * cleared.
+ *
+ * Context: the generation's single user; no lock, never sleeps.
+ */
 void ttak_arena_generation_reset(ttak_arena_generation_t *generation);
 
 /**
@@ -150,16 +171,33 @@ void ttak_arena_generation_reset(ttak_arena_generation_t *generation);
  * @env: the env.
  * @generation: the generation; emptied on success.
  *
+ * Context: user space: any thread. Kernel: process context; does not
+ *	sleep (takes spinlocks that are not irq-safe).
  * Return: true if a generation was retired; false for an empty or already
  * retired generation, or one the GC does not track.
  */
 bool ttak_arena_generation_retire(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation);
 
-/* Rotate the env's GC (see ttak_epoch_gc_rotate()). */
+/**
+ * ttak_arena_env_rotate() - Rotate the env's GC.
+ * @env: the env.
+ *
+ * See ttak_epoch_gc_rotate(): retired generations leave the GC's tree at
+ * once and are freed when no epoch reader can hold them.
+ *
+ * Context: user space: any thread. Kernel: process context outside an
+ * epoch section, may sleep.
+ */
 void ttak_arena_env_rotate(ttak_arena_env_t *env);
 
-/* ttak extension: snapshot the env's counters. */
+/**
+ * ttak_arena_env_get_stats() - Snapshot the env's counters (ttak extension).
+ * @env: the env; NULL is ignored.
+ * @stats: filled in.
+ *
+ * Context: any thread or context; takes no lock.
+ */
 void ttak_arena_env_get_stats(ttak_arena_env_t *env,
 			      struct ttak_arena_env_stats *stats);
 

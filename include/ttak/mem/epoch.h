@@ -53,6 +53,8 @@ struct ttak_epoch_reader {
  *
  * Optional: ttak_epoch_enter() registers on first use. Idempotent.
  * In the kernel readers are per CPU and this does nothing.
+ *
+ * Context: user space: the calling thread. Kernel: any context.
  */
 void ttak_epoch_register_thread(void);
 
@@ -62,6 +64,9 @@ void ttak_epoch_register_thread(void);
  * Hands the thread's pending retirees to the shared queue; the thread no
  * longer holds back any grace period. Called automatically at thread exit.
  * Must not be called inside a section. Does nothing in the kernel.
+ *
+ * Context: user space: the calling thread, outside a section. Kernel: any
+ *	context.
  */
 void ttak_epoch_deregister_thread(void);
 
@@ -87,6 +92,9 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *));
  *
  * Never waits for readers. Seals the caller's own batch first, so with no
  * reader inside a section everything retired so far is cleaned up.
+ *
+ * Context: user space: any thread. Kernel: process context outside a
+ *	section; may sleep (a mutex guards the open batch).
  */
 void ttak_epoch_reclaim(void);
 
@@ -194,14 +202,30 @@ struct ttak_epoch_blocker {
  * @out: array to fill.
  * @max: its length.
  *
+ * Context: user space: any thread. Kernel: process context; does not
+ *	sleep (takes spinlocks that are not irq-safe).
  * Return: the number of such readers (may exceed @max; only @max stored).
  */
 size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max);
 
-/* ttak extension: the current global epoch. */
+/**
+ * ttak_epoch_current() - The global epoch (ttak extension).
+ *
+ * Context: any thread or context; takes no lock.
+ * Return: the current value; it only grows.
+ */
 uint64_t ttak_epoch_current(void);
 
-/* ttak extension: retirees queued (sealed batches) and not yet cleaned. */
+/**
+ * ttak_epoch_pending() - Retirees waiting for a grace period (ttak
+ * extension).
+ *
+ * Counts the objects in sealed batches; objects still in a thread's (in
+ * the kernel: the module's) open batch are not counted yet.
+ *
+ * Context: user space: any thread. Kernel: process context; does not sleep.
+ * Return: the number of objects queued and not yet cleaned up.
+ */
 size_t ttak_epoch_pending(void);
 
 #endif /* TTAK_EPOCH_H */

@@ -42,6 +42,8 @@ typedef enum {
 /**
  * ttak_epoch_gc_init() - Initialise @gc in automatic mode.
  * @gc: the GC; NULL is ignored.
+ *
+ * Context: any thread or context; takes no lock.
  */
 void ttak_epoch_gc_init(ttak_epoch_gc_t *gc);
 
@@ -64,6 +66,8 @@ void ttak_epoch_gc_destroy(ttak_epoch_gc_t *gc);
  * rotation after that reference is released. Failure (bad argument, block
  * tracked already, no memory) is reported (errno in user space) and
  * leaves the block untracked and owned by the caller.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
  */
 void ttak_epoch_gc_register(ttak_epoch_gc_t *gc, void *ptr, size_t size);
 
@@ -73,6 +77,9 @@ void ttak_epoch_gc_register(ttak_epoch_gc_t *gc, void *ptr, size_t size);
  * @gc: the GC.
  * @ptr: the block.
  * @size: its size in bytes.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
+ * Return: the node tracking @ptr, or NULL on failure.
  */
 ttak_mem_node_t *ttak_epoch_gc_register_node(ttak_epoch_gc_t *gc, void *ptr,
 					     size_t size);
@@ -89,13 +96,27 @@ ttak_mem_node_t *ttak_epoch_gc_register_node(ttak_epoch_gc_t *gc, void *ptr,
  */
 void ttak_epoch_gc_rotate(ttak_epoch_gc_t *gc);
 
-/* Manual mode: only ttak_epoch_gc_rotate() flushes. */
+/**
+ * ttak_epoch_gc_manual_rotate() - Switch between manual and automatic mode.
+ * @gc: the GC.
+ * @manual_mode: true: only ttak_epoch_gc_rotate() (and the COLLECT_NOW
+ *	hint) flush; false: registering and hinting also rotate once the
+ *	pressure reaches the tree's threshold.
+ *
+ * Context: user space: any thread. Kernel: process context; does not sleep.
+ */
 void ttak_epoch_gc_manual_rotate(ttak_epoch_gc_t *gc, bool manual_mode);
 
-/*
+/**
+ * ttak_epoch_gc_hint() - Tell the GC what the program is doing.
+ * @gc: the GC.
+ * @hint: ttak_epoch_gc_hint_t bits.
+ *
  * COLLECT_NOW rotates even in manual mode; IDLE and FREE rotate in
  * automatic mode; ALLOC and REALLOC rotate in automatic mode only when
  * pressure has reached the threshold.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
  */
 void ttak_epoch_gc_hint(ttak_epoch_gc_t *gc, ttak_epoch_gc_hint_t hint);
 

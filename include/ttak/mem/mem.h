@@ -97,13 +97,16 @@ void *ttak_mem_dup_safe(const void *src, size_t size, uint64_t lifetime_ticks,
  * a block whose header or end canary was overwritten are reported and
  * not freed.
  *
- * Context: as ttak_mem_alloc_safe(), but never sleeps.
+ * Context: as ttak_mem_alloc_safe() (freeing a large block may sleep in
+ * the kernel).
  */
 void ttak_mem_free(void *ptr);
 
 /**
  * ttak_mem_freep() - Free *@ptr and set it to NULL.
  * @ptr: address of a block pointer; NULL is a no-op.
+ *
+ * Context: as ttak_mem_free().
  */
 void ttak_mem_freep(void **ptr);
 

@@ -93,6 +93,8 @@ struct ttak_mem_tree_stats {
  * Defaults: automatic cleanup between 10 ms and 1 s apart, threshold
  * 1 MiB. Automatic cleanup runs in the caller of ttak_mem_tree_add() and
  * ttak_mem_tree_hint(); no thread is started.
+ *
+ * Context: any thread or context; takes no lock.
  */
 void ttak_mem_tree_init(ttak_mem_tree_t *tree);
 
@@ -129,12 +131,17 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
  * @node: the node; NULL or a node of another tree is refused.
  *
  * The node is freed after a grace period; the caller owns the block.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
  */
 void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node);
 
 /**
  * ttak_mem_node_acquire() - Take a reference.
  * @node: a node the caller may use (see ttak_mem_tree_find_node()).
+ *
+ * Context: user space: any thread. Kernel: process context; does not
+ *	sleep (takes spinlocks that are not irq-safe).
  */
 void ttak_mem_node_acquire(ttak_mem_node_t *node);
 
@@ -144,17 +151,59 @@ void ttak_mem_node_acquire(ttak_mem_node_t *node);
  *
  * The last release moves the node to the garbage list and adds its size
  * to the tree's garbage pressure. Releasing a node at zero is refused.
+ *
+ * Context: user space: any thread. Kernel: process context; does not
+ *	sleep (takes spinlocks that are not irq-safe).
  */
 void ttak_mem_node_release(ttak_mem_node_t *node);
 
+/**
+ * ttak_mem_tree_set_cleaning_intervals() - Pace automatic cleanup.
+ * @tree: the tree.
+ * @min_ns: an automatic cleanup runs at most this often, and only once
+ *	the pressure has reached the threshold.
+ * @max_ns: with garbage waiting, an automatic cleanup runs at least this
+ *	often. @min_ns > @max_ns is refused.
+ *
+ * Context: user space: any thread. Kernel: process context; does not
+ * sleep (takes spinlocks that are not irq-safe).
+ */
 void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
 					  uint64_t min_ns, uint64_t max_ns);
+
+/**
+ * ttak_mem_tree_set_pressure_threshold() - Set the pressure threshold.
+ * @tree: the tree.
+ * @threshold_bytes: garbage pressure at which automatic cleanup (and an
+ *	automatic epoch GC) stops waiting for the interval.
+ *
+ * Context: any thread or context; takes no lock.
+ */
 void ttak_mem_tree_set_pressure_threshold(ttak_mem_tree_t *tree,
 					  size_t threshold_bytes);
-/* Add @pressure_amount bytes to the pressure figure (external garbage). */
+
+/**
+ * ttak_mem_tree_report_pressure() - Count external garbage.
+ * @tree: the tree.
+ * @pressure_amount: bytes added to the pressure figure until the next
+ *	cleanup takes them back.
+ *
+ * May run an automatic cleanup that is due.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
+ */
 void ttak_mem_tree_report_pressure(ttak_mem_tree_t *tree,
 				   size_t pressure_amount);
-/* With manual cleanup on, only explicit calls clean the tree. */
+
+/**
+ * ttak_mem_tree_set_manual_cleanup() - Switch automatic cleanup off or on.
+ * @tree: the tree.
+ * @manual_cleanup_enabled: true: only ttak_mem_tree_perform_cleanup() and
+ *	the SHUTDOWN hint clean the tree.
+ *
+ * Context: user space: any thread. Kernel: process context; does not
+ * sleep (takes spinlocks that are not irq-safe).
+ */
 void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
 				      bool manual_cleanup_enabled);
 
@@ -181,18 +230,34 @@ void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now);
  * neither - until the next cleanup of @tree that may free it. Nodes are
  * freed only after a grace period, never under a reader's feet.
  *
+ * Context: user space: any thread. Kernel: process context; does not
+ *	sleep (takes spinlocks that are not irq-safe).
  * Return: the node, or NULL when @ptr is not (or no longer) tracked.
  */
 ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr);
 
-/*
- * Hints: PRESSURE and IDLE run a cleanup at once (unless manual),
- * SHUTDOWN runs one even in manual mode; ALLOC and FREE only let an
- * overdue automatic cleanup run.
+/**
+ * ttak_mem_tree_hint() - Tell the tree what the program is doing.
+ * @tree: the tree.
+ * @hint: ttak_mem_tree_hint_t bits.
+ *
+ * PRESSURE and IDLE run a cleanup at once (unless manual), SHUTDOWN runs
+ * one even in manual mode; ALLOC and FREE only let an overdue automatic
+ * cleanup run.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
  */
 void ttak_mem_tree_hint(ttak_mem_tree_t *tree, ttak_mem_tree_hint_t hint);
 
-/* ttak extension: snapshot the counters of @tree into @stats. */
+/**
+ * ttak_mem_tree_get_stats() - Snapshot the counters of a tree (ttak
+ * extension).
+ * @tree: the tree; NULL is ignored.
+ * @stats: filled in, consistently under the tree's lock.
+ *
+ * Context: user space: any thread. Kernel: process context; does not
+ * sleep (takes spinlocks that are not irq-safe).
+ */
 void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
 			     struct ttak_mem_tree_stats *stats);
 
