@@ -179,7 +179,7 @@ static int ttak_control_exec(int argc, char **argv)
 	u32 id;
 
 	if (!strcmp(argv[0], "begin")) {
-		size = ttak_mod.env.config.generation_bytes;
+		size = ttak_param_generation_bytes;
 		chunk = ttak_param_chunk_bytes;
 		if (argc > 3 ||
 		    (argc > 1 && ttak_parse_size(argv[1], &size)) ||

@@ -36,8 +36,9 @@
 #include "core/ttak_core.h"
 #include "ttak_module.h"
 
-static unsigned long generation_bytes = 4096;
-module_param(generation_bytes, ulong, 0444);
+unsigned long ttak_param_generation_bytes = 4096;
+module_param_named(generation_bytes, ttak_param_generation_bytes, ulong,
+		   0444);
 MODULE_PARM_DESC(generation_bytes,
 		 "bytes per generation of the default arena env (default 4096)");
 
@@ -292,14 +293,16 @@ static void ttak_rotate_workfn(struct work_struct *work)
 
 static int __init ttak_check_params(void)
 {
-	if (!generation_bytes || generation_bytes > TTAK_GEN_MAX_BYTES) {
+	if (!ttak_param_generation_bytes ||
+	    ttak_param_generation_bytes > TTAK_GEN_MAX_BYTES) {
 		pr_err("generation_bytes=%lu out of range (1..%lu)\n",
-		       generation_bytes, TTAK_GEN_MAX_BYTES);
+		       ttak_param_generation_bytes, TTAK_GEN_MAX_BYTES);
 		return -EINVAL;
 	}
-	if (!ttak_sizes_ok(generation_bytes, ttak_param_chunk_bytes)) {
+	if (!ttak_sizes_ok(ttak_param_generation_bytes,
+			   ttak_param_chunk_bytes)) {
 		pr_err("chunk_bytes=%lu invalid: must be 1..generation_bytes (%lu) after rounding up to %d bytes\n",
-		       ttak_param_chunk_bytes, generation_bytes,
+		       ttak_param_chunk_bytes, ttak_param_generation_bytes,
 		       TTAK_CACHE_LINE_SIZE);
 		return -EINVAL;
 	}
@@ -328,7 +331,7 @@ static int __init ttak_init(void)
 		return ret;
 
 	ttak_arena_env_config_init(&config);
-	config.generation_bytes = generation_bytes;
+	config.generation_bytes = ttak_param_generation_bytes;
 	config.chunk_bytes = ttak_param_chunk_bytes;
 	if (!ttak_arena_env_init(&ttak_mod.env, &config)) {
 		pr_err("default arena env refused its configuration\n");
@@ -350,7 +353,8 @@ static int __init ttak_init(void)
 				   msecs_to_jiffies(ttak_mod.next_ms));
 	}
 	pr_info("loaded: generation %lu bytes, chunk %lu bytes, pressure threshold %lu bytes, rotation %s\n",
-		generation_bytes, ttak_param_chunk_bytes, pressure_threshold,
+		ttak_param_generation_bytes, ttak_param_chunk_bytes,
+		pressure_threshold,
 		ttak_mod.auto_rotate ? "automatic" : "manual");
 	return 0;
 }

@@ -78,6 +78,7 @@ struct ttak_module {
 };
 
 extern struct ttak_module ttak_mod;
+extern unsigned long ttak_param_generation_bytes;
 extern unsigned long ttak_param_chunk_bytes;
 extern unsigned int ttak_param_rotate_interval_ms;
 
