@@ -958,6 +958,8 @@ int main(int argc, char **argv)
 	uint64_t prev_flush = 0, flush, t_prev, t_now;
 	double sum_ops = 0, rss_sum_2nd = 0, rss_sum_4th = 0;
 	double live_sum = 0, rss_sum = 0, pend_sum = 0;
+	double norm_2nd = 0, norm_4th = 0;
+	size_t entry_bytes;
 	int n_2nd = 0, n_4th = 0, n_steady = 0;
 	size_t rss = 0, rss_max = 0, rss0;
 	pthread_t mt;
@@ -976,10 +978,11 @@ int main(int argc, char **argv)
 	memset(&maint, 0, sizeof(maint));
 	if (cfg.arena)
 		setup_arena();
+	entry_bytes = cfg.arena ? entry_stride : sizeof(struct entry);
 	if (cfg.csv) {
 		csv = fopen(cfg.csv, "w");
 		bench_check(csv, "cannot write %s", cfg.csv);
-		fprintf(csv, "# sec ops_per_s rss_mib live_entries flushes_per_s retires_per_s\n");
+		fprintf(csv, "# sec ops_per_s rss_mib live_entries flushes_per_s retires_per_s bound_mib\n");
 	}
 
 	printf("# ttl_cache_bench_lockfree: %s, %d worker threads + 1 maintenance, %d s\n",
@@ -1024,7 +1027,7 @@ int main(int argc, char **argv)
 	for (sec = 1; sec <= cfg.duration; sec++) {
 		uint64_t target = t_start_ns + (uint64_t)sec * 1000000000ULL;
 		struct timespec ts;
-		double dt, ops, reads, lat, live;
+		double dt, ops, reads, lat, live, bound_now;
 		size_t pend;
 
 		t_now = bench_now_ns();
@@ -1061,11 +1064,14 @@ int main(int argc, char **argv)
 			       (unsigned long long)(cur.gens_begun - cur.gens_retired),
 			       (double)pend / (1 << 20));
 		pend_sum += (double)pend;
+		bound_now = live * (double)entry_bytes +
+			    (double)(cfg.buckets * sizeof(*table));
 		if (csv)
-			fprintf(csv, "%d %.0f %.2f %.0f %.0f %.0f\n", sec, ops,
+			fprintf(csv, "%d %.0f %.2f %.0f %.0f %.0f %.2f\n", sec, ops,
 				(double)rss / (1 << 20), live,
 				(double)(flush - prev_flush) / dt,
-				(double)(cur.retires - prev.retires) / dt);
+				(double)(cur.retires - prev.retires) / dt,
+				bound_now / (1 << 20));
 		fflush(stdout);
 		sum_ops += ops;
 		if (rss > rss_max)
@@ -1078,10 +1084,12 @@ int main(int argc, char **argv)
 		}
 		if (sec > cfg.duration / 4 && sec <= cfg.duration / 2) {
 			rss_sum_2nd += (double)rss;
+			norm_2nd += (double)rss / bound_now;
 			n_2nd++;
 		}
 		if (sec > 3 * cfg.duration / 4) {
 			rss_sum_4th += (double)rss;
+			norm_4th += (double)rss / bound_now;
 			n_4th++;
 		}
 		prev = cur;
@@ -1103,6 +1111,8 @@ int main(int argc, char **argv)
 			       (double)(cfg.buckets * sizeof(*table));
 		double flat = n_2nd && n_4th ?
 			      (rss_sum_4th / n_4th) / (rss_sum_2nd / n_2nd) : 0;
+		double nflat = n_2nd && n_4th ? norm_4th / norm_2nd *
+			       n_2nd / n_4th : 0;
 		uint64_t reads = cur.hits + cur.misses + cur.expired;
 
 		printf("# summary %s: %.0f ops/s mean over %d s, %d threads; hit %.1f%% miss %.1f%% expired %.1f%%; mean op latency %.1f ns (sampled)\n",
@@ -1110,10 +1120,11 @@ int main(int argc, char **argv)
 		       pct(cur.hits, reads), pct(cur.misses, reads),
 		       pct(cur.expired, reads),
 		       cur.lat_samples ? (double)cur.lat_ns / (double)cur.lat_samples : 0);
-		printf("# summary %s: steady RSS %.1f MiB (max %.1f, at start %.1f); live entries %.0f; live x entry + table = %.1f MiB; ratio %.2f; RSS last quarter / second quarter %.3f\n",
+		printf("# summary %s: steady RSS %.1f MiB (max %.1f, at start %.1f); live entries %.0f; live x entry + table = %.1f MiB; ratio %.2f; RSS last quarter / second quarter %.3f (of RSS / bound: %.3f)\n",
 		       cfg.label, rss_steady / (1 << 20),
 		       (double)rss_max / (1 << 20), (double)rss0 / (1 << 20),
-		       live_steady, bound / (1 << 20), rss_steady / bound, flat);
+		       live_steady, bound / (1 << 20), rss_steady / bound, flat,
+		       nflat);
 		printf("# summary %s: writes %llu, entries retired %llu, evictions %llu, generations begun %llu retired %llu, survivors moved %llu, corrupt reads %llu\n",
 		       cfg.label, (unsigned long long)cur.writes,
 		       (unsigned long long)cur.retires,
@@ -1131,9 +1142,9 @@ int main(int argc, char **argv)
 			       (double)mi.hblkhd / (1 << 20), gen_list_len,
 			       pend_sum / cfg.duration / (1 << 20));
 		}
-		printf("SUMMARY label=%s ops=%.0f rss_mib=%.2f bound_mib=%.2f rss_ratio=%.3f flat=%.3f bad=%llu threads=%d duration=%d\n",
+		printf("SUMMARY label=%s ops=%.0f rss_mib=%.2f bound_mib=%.2f rss_ratio=%.3f flat=%.3f nflat=%.3f bad=%llu threads=%d duration=%d\n",
 		       cfg.label, mean_ops, rss_steady / (1 << 20),
-		       bound / (1 << 20), rss_steady / bound, flat,
+		       bound / (1 << 20), rss_steady / bound, flat, nflat,
 		       (unsigned long long)cur.bad_reads, cfg.threads,
 		       cfg.duration);
 		bench_check(cur.ops > 0 && cur.writes > 0 && cur.hits > 0,
