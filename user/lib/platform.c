@@ -125,12 +125,46 @@ static void ttak_reader_exit(void *arg)
 	ttak_epoch_deregister_thread();
 }
 
+/*
+ * fork(): the child has only the forking thread, but the registry still
+ * lists the records of the others, frozen in whatever state they were -
+ * inside a section, maybe - so the child's reclamation would wait for
+ * threads that no longer exist. Hold the registry lock across the fork
+ * so the list is consistent, and keep only the caller's record in the
+ * child.
+ */
+static void ttak_fork_prepare(void)
+{
+	pthread_mutex_lock(&ttak_registry_lock);
+}
+
+static void ttak_fork_parent(void)
+{
+	pthread_mutex_unlock(&ttak_registry_lock);
+}
+
+static void ttak_fork_child(void)
+{
+	struct ttak_epoch_reader *self = &ttak_epoch_self;
+
+	ttak_readers = NULL;
+	atomic_store(&ttak_nreaders, 0);
+	if (self->registered) {
+		self->tid = (int)syscall(SYS_gettid);
+		self->next = NULL;
+		ttak_readers = self;
+		atomic_store(&ttak_nreaders, 1);
+	}
+	pthread_mutex_unlock(&ttak_registry_lock);
+}
+
 __attribute__((constructor))
 static void ttak_user_init(void)
 {
 	ttak_core_init();
 	pthread_key_create(&ttak_reader_key, ttak_reader_exit);
 	pthread_key_create(&ttak_blocks_key, ttak_block_cache_drain);
+	pthread_atfork(ttak_fork_prepare, ttak_fork_parent, ttak_fork_child);
 	/* Before any reader exists: either all readers fence or none. */
 	if (ttak_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
 	    !getenv("TTAK_NO_MEMBARRIER")) {

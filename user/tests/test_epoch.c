@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ttak/mem/epoch.h>
 #include <ttak/mem/mem.h>
 
@@ -603,4 +604,38 @@ TEST(cleanup_may_call_reclaim)
 	ttak_epoch_synchronize();
 	ASSERT_EQ(atomic_load(&cleaned), 300);
 	ASSERT_EQ(ttak_epoch_pending(), 0);
+}
+
+TEST(forked_child_is_not_blocked_by_the_parents_readers)
+{
+	struct parked r;
+	int status, x;
+	pid_t pid;
+
+	ASSERT(park_start(&r, true, false));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		/* only this thread exists here; r's record must not count */
+		alarm(5);	/* alarms do not survive fork: a hang ends */
+		atomic_store(&cleaned, 0);
+		ttak_epoch_retire(&x, count_cleanup);
+		ttak_epoch_reclaim();
+		ttak_epoch_synchronize();	/* and must not hang */
+		_exit(atomic_load(&cleaned) == 1 &&
+		      ttak_epoch_pending() == 0 &&
+		      ttak_epoch_report_blockers(NULL, 0) == 0 ? 0 : 1);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	/* the parent still sees its reader */
+	atomic_store(&cleaned, 0);
+	ttak_epoch_retire(&x, count_cleanup);
+	ttak_epoch_reclaim();
+	CHECK_EQ(atomic_load(&cleaned), 0);
+	park_finish(&r);
+	ttak_epoch_reclaim();
+	ASSERT_EQ(atomic_load(&cleaned), 1);
 }
