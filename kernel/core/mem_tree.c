@@ -388,6 +388,13 @@ void ttak_mem_tree_cleanup_at(ttak_mem_tree_t *tree, u64 now, u64 now_ns)
 		next = node->garbage_next;
 		if (!ttak_node_expired(node, now))
 			continue;
+		/*
+		 * Taken again, its reconcile still waiting for this lock:
+		 * the new holder's reference keeps it (reconcile will take
+		 * it off the garbage list).
+		 */
+		if (ttak_a32_read(&node->ref_count))
+			continue;
 		ttak_node_unlink(tree, node, true);
 		node->garbage_next = list;
 		list = node;
