@@ -770,3 +770,32 @@ TEST(destroy_inside_a_section_is_refused_and_retryable)
 	ASSERT_NULL(env.gc);
 	ASSERT_EQ(tt_live_blocks(), 0);
 }
+
+TEST(stats_count_begun_retired_live)
+{
+	ttak_arena_env_t env;
+	ttak_arena_generation_t g[3];
+	struct ttak_arena_env_stats st;
+
+	ASSERT(default_env(&env));
+	memset(&st, 0xff, sizeof(st));
+	ttak_arena_env_get_stats(&env, &st);
+	ASSERT_EQ(st.begun, 0);
+	ASSERT_EQ(st.retired, 0);
+	ASSERT_EQ(st.live, 0);
+	ASSERT_EQ(st.failed, 0);
+	ASSERT(ttak_arena_generation_begin(&env, &g[0], 0));
+	ASSERT(ttak_arena_generation_begin(&env, &g[1], 1));
+	ASSERT(ttak_arena_generation_begin(&env, &g[2], 2));
+	ASSERT(ttak_arena_generation_retire(&env, &g[1]));
+	ASSERT(!ttak_arena_generation_retire(&env, &g[1]));	/* not counted */
+	ttak_arena_env_get_stats(&env, &st);
+	ASSERT_EQ(st.begun, 3);
+	ASSERT_EQ(st.retired, 1);
+	ASSERT_EQ(st.live, 2);
+	/* NULL arguments are ignored */
+	ttak_arena_env_get_stats(NULL, &st);
+	ttak_arena_env_get_stats(&env, NULL);
+	ASSERT_EQ(st.begun, 3);
+	ttak_arena_env_destroy(&env);
+}

@@ -904,3 +904,16 @@ TEST(cleanup_spares_a_node_taken_again_before_its_reconcile)
 	ttak_mem_tree_destroy(&tree);
 	ASSERT_EQ(tt_live_blocks(), 0);
 }
+
+TEST(get_stats_ignores_null)
+{
+	ttak_mem_tree_t tree;
+	struct ttak_mem_tree_stats s;
+
+	quiet_tree(&tree);
+	memset(&s, 0x3c, sizeof(s));
+	ttak_mem_tree_get_stats(NULL, &s);
+	ASSERT_EQ(s.nodes, (size_t)0x3c3c3c3c3c3c3c3cULL);
+	ttak_mem_tree_get_stats(&tree, NULL);
+	ttak_mem_tree_destroy(&tree);
+}
