@@ -20,6 +20,25 @@
 #define TT_DEFAULT_TIMEOUT	120
 #define TT_CAPTURE_MAX		(64 * 1024)
 
+/*
+ * Sanitizer defaults for test programs run by hand (run-flavour.sh sets
+ * the same through the environment): some tests ask for absurd sizes and
+ * expect NULL, as malloc() gives, instead of the sanitizer's abort.
+ * Unused unless the program is built with the sanitizer.
+ */
+const char *__asan_default_options(void);
+const char *__tsan_default_options(void);
+
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
+const char *__tsan_default_options(void)
+{
+	return "allocator_may_return_null=1:halt_on_error=1";
+}
+
 static struct tt_test *tt_head;
 static size_t tt_ntests;
 static atomic_ulong tt_nfail;
