@@ -33,19 +33,17 @@ typedef pthread_mutex_t ttak_lock_t;
 #endif
 
 /*
- * struct ttak_hash_link - intrusive entry of a pointer-keyed hash table.
- * Private to the implementation; embedded in mem-tree nodes and in the
- * headers of blocks from ttak_mem_alloc_safe().
+ * struct ttak_ptr_hash - address-keyed hash table, private to the
+ * implementation: the index of a mem tree and of the block registry.
  */
-struct ttak_hash_link {
-	struct ttak_hash_link *next;
-	const void *key;
+struct ttak_hash_slot {
+	const void *key;	/* NULL: empty */
+	void *entry;
 };
 
-/* struct ttak_ptr_hash - chained hash of ttak_hash_link, keyed by address. */
 struct ttak_ptr_hash {
-	struct ttak_hash_link **buckets;
-	size_t mask;		/* bucket count - 1, a power of two */
+	struct ttak_hash_slot *slots;
+	size_t mask;		/* slot count - 1, a power of two */
 	size_t count;
 };
 

@@ -24,7 +24,6 @@
 #define TTAK_REGISTRY_STRIPES	16	/* power of two */
 
 struct ttak_block {
-	struct ttak_hash_link link;	/* key: the user pointer */
 	void *raw;
 	size_t size;
 	u64 expires_tick;
@@ -64,7 +63,7 @@ static u64 ttak_block_check(const struct ttak_block *b)
 	h ^= ((u64)b->flags << 32) | ((u64)b->is_const << 24) |
 	     ((u64)b->is_volatile << 16) | ((u64)b->allow_direct << 8) |
 	     b->is_root;
-	h ^= (u64)(uintptr_t)b->link.key;
+	h ^= (u64)(uintptr_t)(b + 1);	/* the user pointer */
 	return h;
 }
 
@@ -146,8 +145,6 @@ void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
 	user = ((uintptr_t)raw + sizeof(*b) + align - 1) & ~(uintptr_t)(align - 1);
 	memset((void *)user, 0, size);
 	b = ttak_block_of((void *)user);
-	b->link.key = (void *)user;
-	b->link.next = NULL;
 	b->raw = raw;
 	b->size = size;
 	b->expires_tick = ttak_expiry(now_tick, lifetime_ticks);
@@ -172,13 +169,12 @@ void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
 		ttak_ptr_hash_grow(&stripe->index, &stripe->lock);
 		ttak_lock(&stripe->lock);
 	}
-	if (!stripe->index.buckets) {
+	if (!ttak_ptr_hash_insert(&stripe->index, (void *)user, b)) {
 		ttak_unlock(&stripe->lock);
 		ttak_plat_block_free(raw, raw_size);
 		ttak_set_errno(ENOMEM);
 		return NULL;
 	}
-	ttak_ptr_hash_insert(&stripe->index, &b->link);
 	stripe->bytes += size;
 	ttak_unlock(&stripe->lock);
 	return (void *)user;
@@ -188,7 +184,6 @@ EXPORT_SYMBOL_GPL(ttak_mem_alloc_safe);
 void ttak_mem_free(void *ptr)
 {
 	struct ttak_registry_stripe *stripe;
-	struct ttak_hash_link *l;
 	struct ttak_block *b;
 	size_t raw_size;
 	void *raw;
@@ -198,15 +193,14 @@ void ttak_mem_free(void *ptr)
 		return;
 	stripe = ttak_stripe_of(ptr);
 	ttak_lock(&stripe->lock);
-	l = ttak_ptr_hash_find(&stripe->index, ptr);
-	if (!l) {
+	b = ttak_ptr_hash_find(&stripe->index, ptr);
+	if (!b) {
 		ttak_unlock(&stripe->lock);
 		ttak_plat_err("free of %p: not a live ttak block (foreign pointer or double free)\n",
 			      ptr);
 		ttak_set_errno(EFAULT);
 		return;
 	}
-	b = ttak_block_of(ptr);
 	err = ttak_block_verify(ptr, b);
 	if (err) {
 		/* keep it: freeing through a corrupted header corrupts more */
@@ -214,7 +208,7 @@ void ttak_mem_free(void *ptr)
 		ttak_set_errno(-err);
 		return;
 	}
-	ttak_ptr_hash_remove(&stripe->index, l);
+	ttak_ptr_hash_remove(&stripe->index, ptr);
 	stripe->bytes -= b->size;
 	raw = b->raw;
 	raw_size = b->raw_size;
@@ -365,18 +359,15 @@ size_t ttak_mem_core_exit(void)
 	for (i = 0; i < TTAK_REGISTRY_STRIPES; i++) {
 		struct ttak_registry_stripe *s = &ttak_registry[i];
 
-		for (b = 0; s->index.buckets && b <= s->index.mask; b++) {
-			struct ttak_hash_link *l = s->index.buckets[b], *next;
+		for (b = 0; s->index.slots && b <= s->index.mask; b++) {
+			struct ttak_block *blk = s->index.slots[b].entry;
 
-			for (; l; l = next) {
-				next = l->next;
-				ttak_plat_block_free(ttak_block_of(l->key)->raw,
-						     ttak_block_of(l->key)->raw_size);
-				leaked++;
-			}
+			if (!blk)
+				continue;
+			ttak_plat_block_free(blk->raw, blk->raw_size);
+			leaked++;
 		}
-		ttak_plat_free(s->index.buckets);
-		memset(&s->index, 0, sizeof(s->index));
+		ttak_ptr_hash_free(&s->index);
 		s->bytes = 0;
 		ttak_lock_destroy(&s->lock);
 	}

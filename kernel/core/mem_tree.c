@@ -20,11 +20,6 @@
 #define TTAK_TREE_DEFAULT_MIN_NS	TT_MILLI_SECOND(10)
 #define TTAK_TREE_DEFAULT_MAX_NS	TT_SECOND(1)
 
-static ttak_mem_node_t *ttak_node_of(struct ttak_hash_link *l)
-{
-	return l ? (ttak_mem_node_t *)((char *)l -
-				       offsetof(ttak_mem_node_t, link)) : NULL;
-}
 
 static void ttak_garbage_add(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 {
@@ -102,7 +97,7 @@ static void ttak_node_unlink(ttak_mem_tree_t *tree, ttak_mem_node_t *node,
 
 	if (node->on_garbage)
 		ttak_garbage_del(tree, node);
-	ttak_ptr_hash_remove(&tree->index, &node->link);
+	ttak_ptr_hash_remove(&tree->index, node->ptr);
 	tree->bytes_tracked -= node->size;
 	node->unlinked = true;
 	node->on_garbage = charged;	/* reused as "charged" from now on */
@@ -138,11 +133,11 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 		return;
 	}
 	ttak_lock(&tree->lock);
-	for (i = 0; tree->index.buckets && i <= tree->index.mask; i++) {
-		while (tree->index.buckets[i]) {
-			ttak_mem_node_t *node;
+	for (i = 0; tree->index.slots && i <= tree->index.mask; i++) {
+		/* an unlink shifts a later entry into slot i: look again */
+		while (tree->index.slots[i].key) {
+			ttak_mem_node_t *node = tree->index.slots[i].entry;
 
-			node = ttak_node_of(tree->index.buckets[i]);
 			ttak_node_unlink(tree, node, true);
 			node->garbage_next = list;
 			list = node;
@@ -157,8 +152,7 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 		if (ttak_asize_read(&tree->pending_nodes))
 			ttak_plat_wait_relax();
 	}
-	ttak_plat_free(tree->index.buckets);
-	tree->index.buckets = NULL;
+	ttak_ptr_hash_free(&tree->index);
 	tree->initialized = false;
 	ttak_lock_destroy(&tree->lock);
 }
@@ -209,7 +203,6 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 	node->expires_tick = expires_tick;
 	node->is_root = is_root;
 	node->tree = tree;
-	node->link.key = ptr;
 	ttak_a32_set(&node->ref_count, 1);
 
 	ttak_lock(&tree->lock);
@@ -218,15 +211,14 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 		ttak_ptr_hash_grow(&tree->index, &tree->lock);
 		ttak_lock(&tree->lock);
 	}
-	if (!tree->index.buckets || ttak_ptr_hash_find(&tree->index, ptr)) {
-		bool dup = tree->index.buckets;
+	if (!ttak_ptr_hash_insert(&tree->index, ptr, node)) {
+		bool dup = ttak_ptr_hash_find(&tree->index, ptr);
 
 		ttak_unlock(&tree->lock);
 		ttak_plat_free(node);
 		ttak_set_errno(dup ? EEXIST : ENOMEM);
 		return NULL;
 	}
-	ttak_ptr_hash_insert(&tree->index, &node->link);
 	tree->bytes_tracked += size;
 	/* the clock is read only when there is garbage to judge */
 	due = tree->garbage && ttak_cleanup_due(tree, ttak_get_tick_count_ns());
@@ -418,16 +410,16 @@ EXPORT_SYMBOL_GPL(ttak_mem_tree_perform_cleanup);
 
 ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr)
 {
-	struct ttak_hash_link *l;
+	ttak_mem_node_t *node;
 
 	if (!tree || !ptr || !tree->initialized) {
 		ttak_set_errno(EINVAL);
 		return NULL;
 	}
 	ttak_lock(&tree->lock);
-	l = ttak_ptr_hash_find(&tree->index, ptr);
+	node = ttak_ptr_hash_find(&tree->index, ptr);
 	ttak_unlock(&tree->lock);
-	return ttak_node_of(l);
+	return node;
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_find_node);
 

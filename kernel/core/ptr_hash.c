@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Address-keyed chained hash table, the index behind the mem tree and the
- * block registry. The caller provides the locking; growing allocates
- * outside the caller's lock so the kernel can use GFP_KERNEL under a
- * spinlock-protected table.
+ * Address-keyed hash table, the index behind the mem tree and the block
+ * registry: open addressing with linear probing over (key, entry) slots.
+ * A lookup compares keys stored in the table itself, so it costs one
+ * cache miss however large the table grows, and it never reads the
+ * memory the key points to (the registry relies on that to recognise
+ * foreign pointers). Deletion shifts the following run back instead of
+ * leaving tombstones, so probe runs stay short under churn.
+ *
+ * The caller provides the locking; growing allocates outside the
+ * caller's lock so the kernel can use GFP_KERNEL under a spinlock.
  */
 #include "ttak_core.h"
 
-#define TTAK_HASH_MIN_BUCKETS	16
-#define TTAK_HASH_LOAD		2	/* entries per bucket before growing */
+#define TTAK_HASH_MIN_SLOTS	16
 
-static size_t ttak_ptr_hash_index(const void *key, size_t mask)
+static size_t ttak_ptr_hash_home(const void *key, size_t mask)
 {
 	u64 x = (u64)(uintptr_t)key;
 
@@ -21,83 +26,100 @@ static size_t ttak_ptr_hash_index(const void *key, size_t mask)
 	return (size_t)x & mask;
 }
 
-struct ttak_hash_link *ttak_ptr_hash_find(const struct ttak_ptr_hash *h,
-					  const void *key)
+/* Slot holding @key, or the empty slot ending its probe run. */
+static struct ttak_hash_slot *ttak_ptr_hash_probe(const struct ttak_ptr_hash *h,
+						   const void *key)
 {
-	struct ttak_hash_link *l;
+	size_t i = ttak_ptr_hash_home(key, h->mask);
 
-	if (!h->buckets)
+	while (h->slots[i].key && h->slots[i].key != key)
+		i = (i + 1) & h->mask;
+	return &h->slots[i];
+}
+
+void *ttak_ptr_hash_find(const struct ttak_ptr_hash *h, const void *key)
+{
+	if (!h->slots || !key)
 		return NULL;
-	for (l = h->buckets[ttak_ptr_hash_index(key, h->mask)]; l; l = l->next)
-		if (l->key == key)
-			return l;
-	return NULL;
+	return ttak_ptr_hash_probe(h, key)->entry;
 }
 
-void ttak_ptr_hash_insert(struct ttak_ptr_hash *h, struct ttak_hash_link *l)
+bool ttak_ptr_hash_insert(struct ttak_ptr_hash *h, const void *key,
+			  void *entry)
 {
-	struct ttak_hash_link **head;
+	struct ttak_hash_slot *slot;
 
-	head = &h->buckets[ttak_ptr_hash_index(l->key, h->mask)];
-	l->next = *head;
-	*head = l;
-	h->count++;
-}
-
-bool ttak_ptr_hash_remove(struct ttak_ptr_hash *h, struct ttak_hash_link *l)
-{
-	struct ttak_hash_link **pp;
-
-	if (!h->buckets)
+	/* at most 3/4 full, so every probe run ends on an empty slot */
+	if (!h->slots || !key || (h->count + 1) * 4 > (h->mask + 1) * 3)
 		return false;
-	pp = &h->buckets[ttak_ptr_hash_index(l->key, h->mask)];
-	for (; *pp; pp = &(*pp)->next) {
-		if (*pp == l) {
-			*pp = l->next;
-			l->next = NULL;
-			h->count--;
-			return true;
-		}
+	slot = ttak_ptr_hash_probe(h, key);
+	if (slot->key)
+		return false;
+	slot->key = key;
+	slot->entry = entry;
+	h->count++;
+	return true;
+}
+
+void *ttak_ptr_hash_remove(struct ttak_ptr_hash *h, const void *key)
+{
+	size_t hole, next, home;
+	void *entry;
+
+	if (!h->slots || !key)
+		return NULL;
+	hole = ttak_ptr_hash_probe(h, key) - h->slots;
+	entry = h->slots[hole].entry;
+	if (!entry)
+		return NULL;
+	/* pull back every later entry of the run whose home allows it */
+	for (next = (hole + 1) & h->mask; h->slots[next].key;
+	     next = (next + 1) & h->mask) {
+		home = ttak_ptr_hash_home(h->slots[next].key, h->mask);
+		/* stays if its home lies cyclically in (hole, next] */
+		if (((next - home) & h->mask) < ((next - hole) & h->mask))
+			continue;
+		h->slots[hole] = h->slots[next];
+		hole = next;
 	}
-	return false;
+	h->slots[hole].key = NULL;
+	h->slots[hole].entry = NULL;
+	h->count--;
+	return entry;
 }
 
 size_t ttak_ptr_hash_grow_target(const struct ttak_ptr_hash *h)
 {
 	size_t n;
 
-	if (!h->buckets)
-		return TTAK_HASH_MIN_BUCKETS;
+	if (!h->slots)
+		return TTAK_HASH_MIN_SLOTS;
 	n = h->mask + 1;
-	if (h->count + 1 <= n * TTAK_HASH_LOAD)
+	/* grow at half full: linear probing degrades past that */
+	if ((h->count + 1) * 2 <= n)
 		return 0;
 	return n * 2;
 }
 
-struct ttak_hash_link **ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
-					     struct ttak_hash_link **buckets,
-					     size_t n)
+struct ttak_hash_slot *ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
+					    struct ttak_hash_slot *slots,
+					    size_t n)
 {
-	struct ttak_hash_link **old = h->buckets;
+	struct ttak_hash_slot *old = h->slots;
 	size_t i, old_n = old ? h->mask + 1 : 0;
 
-	h->buckets = buckets;
+	h->slots = slots;
 	h->mask = n - 1;
 	h->count = 0;
-	for (i = 0; i < old_n; i++) {
-		struct ttak_hash_link *l = old[i], *next;
-
-		for (; l; l = next) {
-			next = l->next;
-			ttak_ptr_hash_insert(h, l);
-		}
-	}
+	for (i = 0; i < old_n; i++)
+		if (old[i].key)
+			ttak_ptr_hash_insert(h, old[i].key, old[i].entry);
 	return old;
 }
 
 void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock)
 {
-	struct ttak_hash_link **buckets;
+	struct ttak_hash_slot *slots;
 	size_t n;
 
 	ttak_lock(lock);
@@ -106,15 +128,23 @@ void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock)
 	if (!n)
 		return;
 
-	/* On failure the old table keeps working, only with longer chains. */
-	buckets = ttak_plat_zalloc(n * sizeof(*buckets));
-	if (!buckets)
+	/* On failure the old table keeps working until it is 3/4 full. */
+	slots = ttak_plat_zalloc(n * sizeof(*slots));
+	if (!slots)
 		return;
 
 	ttak_lock(lock);
 	/* Another thread may have grown it meanwhile. */
-	if (!h->buckets || h->mask + 1 < n)
-		buckets = ttak_ptr_hash_rehash(h, buckets, n);
+	if (!h->slots || h->mask + 1 < n)
+		slots = ttak_ptr_hash_rehash(h, slots, n);
 	ttak_unlock(lock);
-	ttak_plat_free(buckets);
+	ttak_plat_free(slots);
+}
+
+void ttak_ptr_hash_free(struct ttak_ptr_hash *h)
+{
+	ttak_plat_free(h->slots);
+	h->slots = NULL;
+	h->mask = 0;
+	h->count = 0;
 }

@@ -10,19 +10,22 @@
 #include <ttak/mem/mem.h>
 #include <ttak/mem/epoch.h>
 
-/* ptr_hash.c: chained hash of struct ttak_hash_link keyed by address. */
-struct ttak_hash_link *ttak_ptr_hash_find(const struct ttak_ptr_hash *h,
-					  const void *key);
-void ttak_ptr_hash_insert(struct ttak_ptr_hash *h, struct ttak_hash_link *l);
-bool ttak_ptr_hash_remove(struct ttak_ptr_hash *h, struct ttak_hash_link *l);
-/* Bucket count the table wants next, or 0 when it is large enough. */
+/* ptr_hash.c: (key, entry) table keyed by address; caller locks. */
+void *ttak_ptr_hash_find(const struct ttak_ptr_hash *h, const void *key);
+/* False when @key is present already or the table is too full. */
+bool ttak_ptr_hash_insert(struct ttak_ptr_hash *h, const void *key,
+			  void *entry);
+/* The entry that was stored under @key, or NULL. */
+void *ttak_ptr_hash_remove(struct ttak_ptr_hash *h, const void *key);
+/* Slot count the table wants next, or 0 when it is large enough. */
 size_t ttak_ptr_hash_grow_target(const struct ttak_ptr_hash *h);
-/* Move every entry to @buckets (@n, a power of two); return the old array. */
-struct ttak_hash_link **ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
-					     struct ttak_hash_link **buckets,
-					     size_t n);
+/* Move every entry to @slots (@n, a power of two); return the old array. */
+struct ttak_hash_slot *ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
+					    struct ttak_hash_slot *slots,
+					    size_t n);
 /* Grow @h if it wants to; takes @lock around the table, allocates outside. */
 void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock);
+void ttak_ptr_hash_free(struct ttak_ptr_hash *h);
 
 /* mem_tree.c: cleanup with both clocks given (one clock read per rotation) */
 struct ttak_mem_tree;

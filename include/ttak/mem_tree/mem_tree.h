@@ -30,7 +30,6 @@ typedef struct ttak_mem_node {
 	/* private: */
 	bool on_garbage;	/* linked on tree->garbage (tree lock) */
 	bool unlinked;		/* out of the index, waiting for a grace period */
-	struct ttak_hash_link link;
 	struct ttak_mem_node *garbage_prev;
 	struct ttak_mem_node *garbage_next;
 	struct ttak_mem_tree *tree;
