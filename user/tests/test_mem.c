@@ -728,3 +728,70 @@ TEST(concurrent_alloc_free_keeps_registry_consistent)
 	ASSERT_EQ(tt_live_blocks(), 0);
 	ASSERT_EQ(tt_live_bytes(), 0);
 }
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+/*
+ * Random alloc / free / access against a model of what is live, so the
+ * registry (an address-keyed table) sees inserts and removals in every
+ * order: live blocks are always found, freed addresses never (unless a
+ * later allocation reused them).
+ */
+TEST(registry_matches_a_model_under_random_churn)
+{
+	enum { SLOTS = 4000, FREED = 256 };
+	static void *live[SLOTS];
+	static size_t size[SLOTS];
+	static void *freed[FREED];
+	uint64_t seed = 0x6d656d2d6d6f6465ULL;
+	size_t nfreed = 0, nlive = 0, bytes = 0, i, j;
+	unsigned long op;
+
+	for (op = 0; op < 300000; op++) {
+		uint64_t r = rng_next(&seed);
+		size_t k = (size_t)(r >> 16) % SLOTS;
+
+		if (!live[k]) {
+			size[k] = 1 + (size_t)(r >> 40) % 2000;
+			live[k] = ttak_mem_alloc_with_flags(size[k], 10, 0,
+				(r & 1) ? TTAK_MEM_STRICT_CHECK :
+					  TTAK_MEM_CACHE_ALIGNED);
+			ASSERT_NOT_NULL(live[k]);
+			nlive++;
+			bytes += size[k];
+		} else if (r & 2) {
+			ASSERT_PTR_EQ(ttak_mem_access(live[k], 0), live[k]);
+		} else {
+			ttak_mem_free(live[k]);
+			freed[nfreed++ % FREED] = live[k];
+			live[k] = NULL;
+			nlive--;
+			bytes -= size[k];
+		}
+		if (op % 30000)
+			continue;
+		ASSERT_EQ(tt_live_blocks(), nlive);
+		ASSERT_EQ(tt_live_bytes(), bytes);
+		for (i = 0; i < FREED && i < nfreed; i++) {
+			bool back = false;
+
+			for (j = 0; j < SLOTS && !back; j++)
+				back = live[j] == freed[i];
+			if (back)
+				continue;
+			errno = 0;
+			ASSERT_NULL(ttak_mem_access(freed[i], 0));
+			ASSERT_ERRNO(EFAULT);
+		}
+	}
+	for (i = 0; i < SLOTS; i++)
+		ttak_mem_free(live[i]);
+	ASSERT_EQ(tt_live_blocks(), 0);
+	ASSERT_EQ(tt_live_bytes(), 0);
+}

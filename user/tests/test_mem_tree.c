@@ -917,3 +917,154 @@ TEST(get_stats_ignores_null)
 	ttak_mem_tree_get_stats(&tree, NULL);
 	ttak_mem_tree_destroy(&tree);
 }
+
+/* Deterministic xorshift64* for the model tests. */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+enum { MODEL_SLOTS = 3000, MODEL_FREED = 512 };
+
+struct model_entry {
+	void *ptr;
+	ttak_mem_node_t *node;
+	size_t size;
+	uint32_t refs;
+};
+
+struct model {
+	struct model_entry e[MODEL_SLOTS];
+	void *freed[MODEL_FREED];	/* addresses no longer tracked */
+	size_t nfreed;
+};
+
+static bool model_tracks(const struct model *m, const void *p)
+{
+	size_t i;
+
+	for (i = 0; i < MODEL_SLOTS; i++)
+		if (m->e[i].ptr == p)
+			return true;
+	return false;
+}
+
+static void model_forget(struct model *m, struct model_entry *e)
+{
+	m->freed[m->nfreed++ % MODEL_FREED] = e->ptr;
+	memset(e, 0, sizeof(*e));
+}
+
+/* Compare the tree with the model; false (reported) on a mismatch. */
+static bool model_check(struct model *m, ttak_mem_tree_t *tree)
+{
+	size_t i, nodes = 0, bytes = 0, garbage = 0, pres = 0, live = 0;
+	struct ttak_mem_tree_stats s = stats_of(tree);
+	bool ok = true;
+
+	for (i = 0; i < MODEL_SLOTS; i++) {
+		struct model_entry *e = &m->e[i];
+
+		if (!e->ptr)
+			continue;
+		nodes++;
+		live++;
+		bytes += e->size;
+		if (!e->refs) {
+			garbage++;
+			pres += e->size;
+		}
+		if (ttak_mem_tree_find_node(tree, e->ptr) != e->node) {
+			tt_fail(__FILE__, __LINE__, "slot %zu: node of %p lost",
+				i, e->ptr);
+			ok = false;
+		}
+	}
+	for (i = 0; i < MODEL_FREED && i < m->nfreed; i++) {
+		if (model_tracks(m, m->freed[i]))
+			continue;	/* the address came back */
+		if (ttak_mem_tree_find_node(tree, m->freed[i])) {
+			tt_fail(__FILE__, __LINE__, "%p found after it left",
+				m->freed[i]);
+			ok = false;
+		}
+	}
+	ok &= CHECK_EQ(s.nodes, nodes);
+	ok &= CHECK_EQ(s.bytes, bytes);
+	ok &= CHECK_EQ(s.garbage_nodes, garbage);
+	ok &= CHECK_EQ(s.garbage_pressure, pres);
+	ok &= CHECK_EQ(s.pending_nodes, 0);
+	ok &= CHECK_EQ(tt_live_blocks(), live);
+	return ok;
+}
+
+TEST(random_operations_match_a_model)
+{
+	static struct model m;
+	ttak_mem_tree_t tree;
+	uint64_t seed = 0x7474616b2d6d6f64ULL;
+	unsigned long op;
+
+	quiet_tree(&tree);
+	for (op = 0; op < 200000; op++) {
+		uint64_t r = rng_next(&seed);
+		struct model_entry *e = &m.e[(r >> 8) % MODEL_SLOTS];
+
+		switch (r % 8) {
+		case 0:
+		case 1:		/* add */
+			if (e->ptr)
+				break;
+			e->size = 1 + (size_t)(r >> 40) % 300;
+			e->ptr = ttak_mem_alloc(e->size, 10, 0);
+			ASSERT_NOT_NULL(e->ptr);
+			e->node = ttak_mem_tree_add(&tree, e->ptr, e->size, 0,
+						    false);
+			ASSERT_NOT_NULL(e->node);
+			e->refs = 1;
+			break;
+		case 2:
+		case 3:		/* release */
+			if (!e->ptr || !e->refs)
+				break;
+			ttak_mem_node_release(e->node);
+			e->refs--;
+			break;
+		case 4:		/* acquire, also from zero */
+			if (!e->ptr)
+				break;
+			ttak_mem_node_acquire(e->node);
+			e->refs++;
+			break;
+		case 5:		/* remove: the block stays ours */
+			if (!e->ptr || (r >> 20) % 4)
+				break;
+			ttak_mem_tree_remove(&tree, e->node);
+			ttak_mem_free(e->ptr);
+			model_forget(&m, e);
+			break;
+		case 6:		/* cleanup, now and then */
+			if ((r >> 20) % 64)
+				break;
+			ttak_mem_tree_perform_cleanup(&tree, 1);
+			for (size_t i = 0; i < MODEL_SLOTS; i++)
+				if (m.e[i].ptr && !m.e[i].refs)
+					model_forget(&m, &m.e[i]);
+			break;
+		default:	/* lookup */
+			if (e->ptr)
+				ASSERT_PTR_EQ(ttak_mem_tree_find_node(&tree,
+								      e->ptr),
+					      e->node);
+			break;
+		}
+		if (op % 20000 == 0)
+			ASSERT(model_check(&m, &tree));
+	}
+	ASSERT(model_check(&m, &tree));
+	ttak_mem_tree_destroy(&tree);
+	ASSERT_EQ(tt_live_blocks(), 0);
+}
