@@ -18,7 +18,7 @@
 
 _Thread_local struct ttak_epoch_reader ttak_epoch_self;
 /* Readers fence themselves until membarrier() is known to work. */
-_Atomic bool ttak_epoch_reader_fence = true;
+static _Atomic bool ttak_epoch_reader_fence = true;
 
 static pthread_mutex_t ttak_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ttak_epoch_reader *ttak_readers;
@@ -180,6 +180,7 @@ void ttak_epoch_register_thread(void)
 	if (self->registered)
 		return;
 	self->tid = (int)syscall(SYS_gettid);
+	self->fenced = atomic_load(&ttak_epoch_reader_fence);
 	atomic_store(&self->state, 0);
 	pthread_mutex_lock(&ttak_registry_lock);
 	self->next = ttak_readers;

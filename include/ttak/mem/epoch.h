@@ -39,6 +39,7 @@ struct ttak_epoch_reader {
 	ttak_atomic_u64_t state;
 	unsigned int nesting;
 	bool registered;
+	bool fenced;	/* no membarrier(): this reader fences itself */
 	/* owned by the reclaimer, under the domain lock: */
 	uint64_t seen_state;
 	uint64_t seen_since_ns;
@@ -134,8 +135,6 @@ void ttak_epoch_exit(void);
 #else
 extern _Thread_local struct ttak_epoch_reader ttak_epoch_self;
 extern ttak_atomic_u64_t ttak_epoch_global;
-/* true when the process has no membarrier(): readers fence themselves */
-extern _Atomic bool ttak_epoch_reader_fence;
 
 /**
  * ttak_epoch_enter() - Enter a read section.
@@ -151,14 +150,13 @@ static inline void ttak_epoch_enter(void)
 
 	if (self->nesting++)
 		return;
-	if (!self->registered)
+	if (__builtin_expect(!self->registered, 0))
 		ttak_epoch_register_thread();
 	/* acquire: the epoch is read before any object of the section */
 	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
 	atomic_store_explicit(&self->state, (epoch << 1) | 1,
 			      memory_order_relaxed);
-	if (atomic_load_explicit(&ttak_epoch_reader_fence,
-				 memory_order_relaxed))
+	if (__builtin_expect(self->fenced, 0))
 		atomic_thread_fence(memory_order_seq_cst);
 	else
 		atomic_signal_fence(memory_order_seq_cst);
