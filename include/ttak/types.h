@@ -41,10 +41,12 @@ struct ttak_hash_slot {
 	void *entry;
 };
 
+struct ttak_hash_table;
+
 struct ttak_ptr_hash {
-	struct ttak_hash_slot *slots;
-	size_t mask;		/* slot count - 1, a power of two */
+	struct ttak_hash_table *table;
 	size_t count;
+	unsigned int seq;	/* odd while a writer moves slots */
 };
 
 #endif /* TTAK_TYPES_H */

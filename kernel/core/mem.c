@@ -359,8 +359,8 @@ size_t ttak_mem_core_exit(void)
 	for (i = 0; i < TTAK_REGISTRY_STRIPES; i++) {
 		struct ttak_registry_stripe *s = &ttak_registry[i];
 
-		for (b = 0; s->index.slots && b <= s->index.mask; b++) {
-			struct ttak_block *blk = s->index.slots[b].entry;
+		for (b = 0; b < ttak_ptr_hash_capacity(&s->index); b++) {
+			struct ttak_block *blk = ttak_ptr_hash_entry_at(&s->index, b);
 
 			if (!blk)
 				continue;

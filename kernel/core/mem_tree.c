@@ -133,11 +133,12 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 		return;
 	}
 	ttak_lock(&tree->lock);
-	for (i = 0; tree->index.slots && i <= tree->index.mask; i++) {
+	for (i = 0; i < ttak_ptr_hash_capacity(&tree->index); i++) {
 		/* an unlink shifts a later entry into slot i: look again */
-		while (tree->index.slots[i].key) {
-			ttak_mem_node_t *node = tree->index.slots[i].entry;
+		while (ttak_ptr_hash_entry_at(&tree->index, i)) {
+			ttak_mem_node_t *node;
 
+			node = ttak_ptr_hash_entry_at(&tree->index, i);
 			ttak_node_unlink(tree, node, true);
 			node->garbage_next = list;
 			list = node;
@@ -416,9 +417,10 @@ ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr)
 		ttak_set_errno(EINVAL);
 		return NULL;
 	}
-	ttak_lock(&tree->lock);
-	node = ttak_ptr_hash_find(&tree->index, ptr);
-	ttak_unlock(&tree->lock);
+	/* lock-free: nodes and replaced tables are freed after a grace period */
+	ttak_epoch_enter();
+	node = ttak_ptr_hash_find_lockless(&tree->index, ptr);
+	ttak_epoch_exit();
 	return node;
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_find_node);

@@ -8,12 +8,21 @@
  * foreign pointers). Deletion shifts the following run back instead of
  * leaving tombstones, so probe runs stay short under churn.
  *
- * The caller provides the locking; growing allocates outside the
- * caller's lock so the kernel can use GFP_KERNEL under a spinlock.
+ * Writers hold the caller's lock. Readers either hold it too or use
+ * ttak_ptr_hash_find_lockless() inside an epoch section: every change
+ * runs inside a sequence count (odd while slots move) that the lockless
+ * reader retries on, and a replaced table is freed through EBR only.
+ * Growing allocates outside the caller's lock so the kernel can use
+ * GFP_KERNEL under a spinlock.
  */
 #include "ttak_core.h"
 
 #define TTAK_HASH_MIN_SLOTS	16
+
+struct ttak_hash_table {
+	size_t mask;			/* slot count - 1, a power of two */
+	struct ttak_hash_slot slot[];
+};
 
 static size_t ttak_ptr_hash_home(const void *key, size_t mask)
 {
@@ -26,64 +35,128 @@ static size_t ttak_ptr_hash_home(const void *key, size_t mask)
 	return (size_t)x & mask;
 }
 
-/* Slot holding @key, or the empty slot ending its probe run. */
-static struct ttak_hash_slot *ttak_ptr_hash_probe(const struct ttak_ptr_hash *h,
-						   const void *key)
+static void ttak_ptr_hash_write_begin(struct ttak_ptr_hash *h)
 {
-	size_t i = ttak_ptr_hash_home(key, h->mask);
+	WRITE_ONCE(h->seq, h->seq + 1);
+	smp_wmb();		/* odd count visible before any slot moves */
+}
 
-	while (h->slots[i].key && h->slots[i].key != key)
-		i = (i + 1) & h->mask;
-	return &h->slots[i];
+static void ttak_ptr_hash_write_end(struct ttak_ptr_hash *h)
+{
+	smp_wmb();		/* slots settled before the count is even */
+	WRITE_ONCE(h->seq, h->seq + 1);
+}
+
+/* Index of the slot holding @key, or of the empty slot ending its run. */
+static size_t ttak_ptr_hash_probe(const struct ttak_hash_table *t,
+				  const void *key)
+{
+	size_t i = ttak_ptr_hash_home(key, t->mask);
+	const void *k;
+
+	while ((k = READ_ONCE(t->slot[i].key)) && k != key)
+		i = (i + 1) & t->mask;
+	return i;
 }
 
 void *ttak_ptr_hash_find(const struct ttak_ptr_hash *h, const void *key)
 {
-	if (!h->slots || !key)
+	const struct ttak_hash_table *t = h->table;
+
+	if (!t || !key)
 		return NULL;
-	return ttak_ptr_hash_probe(h, key)->entry;
+	return t->slot[ttak_ptr_hash_probe(t, key)].entry;
+}
+
+void *ttak_ptr_hash_find_lockless(const struct ttak_ptr_hash *h,
+				  const void *key)
+{
+	const struct ttak_hash_table *t;
+	unsigned int seq;
+	size_t i, n;
+	void *entry;
+	const void *k;
+
+	if (!key)
+		return NULL;
+	for (;;) {
+		seq = READ_ONCE(h->seq);
+		smp_rmb();
+		if (seq & 1) {
+			ttak_cpu_relax();
+			continue;
+		}
+		entry = NULL;
+		t = ttak_load_acquire_ptr(&h->table);
+		if (t) {
+			/* bounded: a torn view must not spin for ever */
+			i = ttak_ptr_hash_home(key, t->mask);
+			for (n = 0; n <= t->mask; n++) {
+				k = READ_ONCE(t->slot[i].key);
+				if (!k)
+					break;
+				if (k == key) {
+					entry = ttak_load_acquire_ptr(&t->slot[i].entry);
+					break;
+				}
+				i = (i + 1) & t->mask;
+			}
+		}
+		smp_rmb();
+		if (READ_ONCE(h->seq) == seq)
+			return entry;
+	}
 }
 
 bool ttak_ptr_hash_insert(struct ttak_ptr_hash *h, const void *key,
 			  void *entry)
 {
-	struct ttak_hash_slot *slot;
+	struct ttak_hash_table *t = h->table;
+	size_t i;
 
 	/* at most 3/4 full, so every probe run ends on an empty slot */
-	if (!h->slots || !key || (h->count + 1) * 4 > (h->mask + 1) * 3)
+	if (!t || !key || (h->count + 1) * 4 > (t->mask + 1) * 3)
 		return false;
-	slot = ttak_ptr_hash_probe(h, key);
-	if (slot->key)
+	i = ttak_ptr_hash_probe(t, key);
+	if (t->slot[i].key)
 		return false;
-	slot->key = key;
-	slot->entry = entry;
+	ttak_ptr_hash_write_begin(h);
+	/* entry first: a lockless reader that sees the key sees the entry */
+	ttak_store_release_ptr(&t->slot[i].entry, entry);
+	WRITE_ONCE(t->slot[i].key, key);
+	ttak_ptr_hash_write_end(h);
 	h->count++;
 	return true;
 }
 
 void *ttak_ptr_hash_remove(struct ttak_ptr_hash *h, const void *key)
 {
+	struct ttak_hash_table *t = h->table;
 	size_t hole, next, home;
 	void *entry;
 
-	if (!h->slots || !key)
+	if (!t || !key)
 		return NULL;
-	hole = ttak_ptr_hash_probe(h, key) - h->slots;
-	entry = h->slots[hole].entry;
+	hole = ttak_ptr_hash_probe(t, key);
+	entry = t->slot[hole].entry;
 	if (!entry)
 		return NULL;
+	ttak_ptr_hash_write_begin(h);
 	/* pull back every later entry of the run whose home allows it */
-	for (next = (hole + 1) & h->mask; h->slots[next].key;
-	     next = (next + 1) & h->mask) {
-		home = ttak_ptr_hash_home(h->slots[next].key, h->mask);
+	for (next = (hole + 1) & t->mask; t->slot[next].key;
+	     next = (next + 1) & t->mask) {
+		home = ttak_ptr_hash_home(t->slot[next].key, t->mask);
 		/* stays if its home lies cyclically in (hole, next] */
-		if (((next - home) & h->mask) < ((next - hole) & h->mask))
+		if (((next - home) & t->mask) < ((next - hole) & t->mask))
 			continue;
-		h->slots[hole] = h->slots[next];
+		ttak_store_release_ptr(&t->slot[hole].entry,
+				       t->slot[next].entry);
+		WRITE_ONCE(t->slot[hole].key, t->slot[next].key);
 		hole = next;
 	}
-	h->slots[hole].key = NULL;
-	h->slots[hole].entry = NULL;
+	WRITE_ONCE(t->slot[hole].key, NULL);
+	WRITE_ONCE(t->slot[hole].entry, NULL);
+	ttak_ptr_hash_write_end(h);
 	h->count--;
 	return entry;
 }
@@ -92,34 +165,40 @@ size_t ttak_ptr_hash_grow_target(const struct ttak_ptr_hash *h)
 {
 	size_t n;
 
-	if (!h->slots)
+	if (!h->table)
 		return TTAK_HASH_MIN_SLOTS;
-	n = h->mask + 1;
+	n = h->table->mask + 1;
 	/* grow at half full: linear probing degrades past that */
 	if ((h->count + 1) * 2 <= n)
 		return 0;
 	return n * 2;
 }
 
-struct ttak_hash_slot *ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
-					    struct ttak_hash_slot *slots,
-					    size_t n)
+/* Fill @fresh (unpublished, so plain stores) with every entry of @h. */
+static void ttak_ptr_hash_copy(const struct ttak_ptr_hash *h,
+			       struct ttak_hash_table *fresh)
 {
-	struct ttak_hash_slot *old = h->slots;
-	size_t i, old_n = old ? h->mask + 1 : 0;
+	const struct ttak_hash_table *old = h->table;
+	size_t i, j;
 
-	h->slots = slots;
-	h->mask = n - 1;
-	h->count = 0;
-	for (i = 0; i < old_n; i++)
-		if (old[i].key)
-			ttak_ptr_hash_insert(h, old[i].key, old[i].entry);
-	return old;
+	for (i = 0; old && i <= old->mask; i++) {
+		if (!old->slot[i].key)
+			continue;
+		j = ttak_ptr_hash_home(old->slot[i].key, fresh->mask);
+		while (fresh->slot[j].key)
+			j = (j + 1) & fresh->mask;
+		fresh->slot[j] = old->slot[i];
+	}
+}
+
+static void ttak_ptr_hash_table_free(void *table)
+{
+	ttak_plat_free(table);
 }
 
 void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock)
 {
-	struct ttak_hash_slot *slots;
+	struct ttak_hash_table *fresh, *old = NULL;
 	size_t n;
 
 	ttak_lock(lock);
@@ -129,22 +208,41 @@ void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock)
 		return;
 
 	/* On failure the old table keeps working until it is 3/4 full. */
-	slots = ttak_plat_zalloc(n * sizeof(*slots));
-	if (!slots)
+	fresh = ttak_plat_zalloc(sizeof(*fresh) + n * sizeof(fresh->slot[0]));
+	if (!fresh)
 		return;
+	fresh->mask = n - 1;
 
 	ttak_lock(lock);
 	/* Another thread may have grown it meanwhile. */
-	if (!h->slots || h->mask + 1 < n)
-		slots = ttak_ptr_hash_rehash(h, slots, n);
+	if (!h->table || h->table->mask + 1 < n) {
+		ttak_ptr_hash_copy(h, fresh);
+		old = h->table;
+		ttak_ptr_hash_write_begin(h);
+		ttak_store_release_ptr(&h->table, fresh);
+		ttak_ptr_hash_write_end(h);
+		fresh = NULL;
+	}
 	ttak_unlock(lock);
-	ttak_plat_free(slots);
+	ttak_plat_free(fresh);
+	/* lockless readers may still walk the old table */
+	if (old)
+		ttak_epoch_retire(old, ttak_ptr_hash_table_free);
+}
+
+size_t ttak_ptr_hash_capacity(const struct ttak_ptr_hash *h)
+{
+	return h->table ? h->table->mask + 1 : 0;
+}
+
+void *ttak_ptr_hash_entry_at(const struct ttak_ptr_hash *h, size_t i)
+{
+	return h->table->slot[i].entry;
 }
 
 void ttak_ptr_hash_free(struct ttak_ptr_hash *h)
 {
-	ttak_plat_free(h->slots);
-	h->slots = NULL;
-	h->mask = 0;
+	ttak_plat_free(h->table);
+	h->table = NULL;
 	h->count = 0;
 }

@@ -10,8 +10,11 @@
 #include <ttak/mem/mem.h>
 #include <ttak/mem/epoch.h>
 
-/* ptr_hash.c: (key, entry) table keyed by address; caller locks. */
+/* ptr_hash.c: (key, entry) table keyed by address; writers lock. */
 void *ttak_ptr_hash_find(const struct ttak_ptr_hash *h, const void *key);
+/* Lookup without the lock; the caller is inside an epoch section. */
+void *ttak_ptr_hash_find_lockless(const struct ttak_ptr_hash *h,
+				  const void *key);
 /* False when @key is present already or the table is too full. */
 bool ttak_ptr_hash_insert(struct ttak_ptr_hash *h, const void *key,
 			  void *entry);
@@ -19,12 +22,12 @@ bool ttak_ptr_hash_insert(struct ttak_ptr_hash *h, const void *key,
 void *ttak_ptr_hash_remove(struct ttak_ptr_hash *h, const void *key);
 /* Slot count the table wants next, or 0 when it is large enough. */
 size_t ttak_ptr_hash_grow_target(const struct ttak_ptr_hash *h);
-/* Move every entry to @slots (@n, a power of two); return the old array. */
-struct ttak_hash_slot *ttak_ptr_hash_rehash(struct ttak_ptr_hash *h,
-					    struct ttak_hash_slot *slots,
-					    size_t n);
 /* Grow @h if it wants to; takes @lock around the table, allocates outside. */
 void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock);
+/* Iteration for teardown: slots 0..capacity-1, NULL where empty. */
+size_t ttak_ptr_hash_capacity(const struct ttak_ptr_hash *h);
+void *ttak_ptr_hash_entry_at(const struct ttak_ptr_hash *h, size_t i);
+/* Free the table at once: no reader may be left. */
 void ttak_ptr_hash_free(struct ttak_ptr_hash *h);
 
 /* mem_tree.c: cleanup with both clocks given (one clock read per rotation) */

@@ -126,6 +126,19 @@ static inline bool ttak_a64_cmpxchg(ttak_atomic_u64_t *p, u64 old, u64 new)
 
 #define ttak_smp_mb()		atomic_thread_fence(memory_order_seq_cst)
 
+/* Pointer publication for lockless readers. */
+#define ttak_store_release_ptr(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define ttak_load_acquire_ptr(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define smp_rmb()		atomic_thread_fence(memory_order_acquire)
+#define smp_wmb()		atomic_thread_fence(memory_order_release)
+
+static inline void ttak_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 /* Single relaxed accesses to plain fields shared between threads. */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
