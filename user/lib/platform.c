@@ -29,6 +29,19 @@ static bool ttak_membarrier_ok;
 
 #define TTAK_BLOCK_CACHE_SLOTS	8
 #define TTAK_BLOCK_CACHE_MIN	1024		/* malloc's tcache has smaller */
+/* Under AddressSanitizer every block goes back to free(), so a use after
+ * free of a generation buffer is reported instead of hidden by reuse.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TTAK_BLOCK_CACHE_OFF	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TTAK_BLOCK_CACHE_OFF	1
+#endif
+#endif
+#ifndef TTAK_BLOCK_CACHE_OFF
+#define TTAK_BLOCK_CACHE_OFF	0
+#endif
 #define TTAK_BLOCK_CACHE_MAX	(64 * 1024)	/* larger ones are rare */
 
 struct ttak_block_cache {
@@ -73,7 +86,8 @@ void ttak_plat_block_free(void *p, size_t size)
 {
 	struct ttak_block_cache *cache = &ttak_blocks;
 
-	if (size < TTAK_BLOCK_CACHE_MIN || size > TTAK_BLOCK_CACHE_MAX) {
+	if (TTAK_BLOCK_CACHE_OFF || size < TTAK_BLOCK_CACHE_MIN ||
+	    size > TTAK_BLOCK_CACHE_MAX) {
 		free(p);
 		return;
 	}

@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+#
+# `make check`: every test tier in turn, then one closing line that adds
+# them up. Each tier prints its own "N passed, N failed" line last.
+#
+#   user      libttak suite plain / ASan+UBSan / TSan / clang, lesson 40
+#             under valgrind, install + pkg-config (user/tests/check-user.sh)
+#   bench     a seconds-long smoke run of every benchmark (counts as one)
+#   kernel    kselftest in QEMU on Debian 6.1 and 6.12, then the debug
+#             kernel (tools/testing/run-kernel-tiers.sh; TTAK_SKIP_VM=1 and
+#             TTAK_SKIP_DEBUG_KERNEL=1 skip parts, loudly)
+set -u
+cd "$(dirname "$0")/../.."
+
+total_pass=0
+total_fail=0
+summary=()
+
+# run NAME CMD...: run a tier, add its closing counts to the totals
+run() {
+	local name=$1 log line pass fail rc
+	shift
+	log=$(mktemp)
+	echo "=== tier: $name"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -oE '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	pass=${line%% passed*}
+	fail=${line#*passed, }
+	fail=${fail%% failed}
+	if [ -z "$line" ]; then
+		# a tier without counts is one test: its exit status
+		pass=$((rc == 0)) fail=$((rc != 0))
+	elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+		fail=1		# failed outside its counted tests
+	fi
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+	summary+=("$(printf '%-8s %5d passed, %d failed (exit %d)' "$name" "$pass" "$fail" "$rc")")
+	rm -f "$log"
+}
+
+run user make --no-print-directory check-user
+run bench make --no-print-directory check-bench
+if [ -x tools/testing/run-kernel-tiers.sh ]; then
+	run kernel tools/testing/run-kernel-tiers.sh
+fi
+
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
