@@ -49,7 +49,7 @@ TTAK_DIR=${TTAK_DIR:-/ttak}
 if [ -r "$TTAK_DIR/debug-init.conf" ]; then
 	. "$TTAK_DIR/debug-init.conf"
 fi
-FI_CLASSES=${TTAK_FI_CLASSES:-insmod begin begin-vmalloc carve retire rotate lesson40}
+FI_CLASSES=${TTAK_FI_CLASSES-insmod begin begin-vmalloc carve retire rotate lesson40}
 FI_MAX_N=${TTAK_FI_MAX_N:-400}
 DBG=/sys/kernel/debug
 D=$DBG/ttak

@@ -2,10 +2,10 @@
 /*
  * Canary: an allocation whose failure is not handled. Loaded under
  * fail-nth=1 with failslab aimed at module text, kzalloc() returns NULL
- * and the store through it oopses ("BUG: kernel NULL pointer
- * dereference"). It proves that injected failures reach module code;
- * without injection it loads and unloads quietly. Built and loaded only
- * by prove-checkers.sh; never shipped.
+ * and the store through it oopses (KASAN's inline check reports the
+ * null-ptr-deref first). It proves that injected failures reach module
+ * code; without injection it loads and unloads quietly. Built and loaded
+ * only by prove-checkers.sh; never shipped.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
