@@ -16,6 +16,12 @@
 #                  fail_page_alloc; must fail cleanly, or load fully
 #        begin carve retire rotate
 #                  one `control` write each, from a clean starting state
+#        rotate-held
+#                  `rotate` while ttak_epoch_hold_test.ko keeps a reader
+#                  inside an epoch section on the other CPU: the flushed
+#                  generation waits for the reader (pending), and a
+#                  failed retire-batch allocation takes the fallback that
+#                  waits for readers instead. Needs two CPUs.
 #        begin-vmalloc
 #                  `begin 4194304`: a generation too big for kmalloc
 #                  (over KMALLOC_MAX_SIZE), so kvmalloc always takes
@@ -40,7 +46,7 @@
 # Optional, also from $TTAK_DIR/debug-init.conf if that file exists (the
 # checker proof runs use it to turn fault injection off):
 #   TTAK_FI_CLASSES  default "insmod begin begin-vmalloc carve retire
-#                    rotate lesson40"; empty = leak check only
+#                    rotate rotate-held lesson40"; empty = leak check only
 #   TTAK_FI_MAX_N    default 400, the most attempts per class
 
 set -eu
@@ -49,7 +55,7 @@ TTAK_DIR=${TTAK_DIR:-/ttak}
 if [ -r "$TTAK_DIR/debug-init.conf" ]; then
 	. "$TTAK_DIR/debug-init.conf"
 fi
-FI_CLASSES=${TTAK_FI_CLASSES-insmod begin begin-vmalloc carve retire rotate lesson40}
+FI_CLASSES=${TTAK_FI_CLASSES-insmod begin begin-vmalloc carve retire rotate rotate-held lesson40}
 FI_MAX_N=${TTAK_FI_MAX_N:-400}
 DBG=/sys/kernel/debug
 D=$DBG/ttak
@@ -58,6 +64,9 @@ FS=$DBG/failslab
 FP=$DBG/fail_page_alloc
 KO=$TTAK_DIR/ttak.ko
 LKO=$TTAK_DIR/ttak_lesson40_test.ko
+HKO=$TTAK_DIR/ttak_epoch_hold_test.ko
+# Long enough for the faulted rotation and the snapshot after it.
+HOLD_MS=1500
 # Module text lives here on x86-64 (MODULES_VADDR .. MODULES_END).
 MOD_AREA_START=0xffffffffa0000000
 MOD_AREA_END=0xffffffffff000000
@@ -316,6 +325,7 @@ fi_op() {	# fi_op class N
 	*)
 		cmd=$1
 		[ "$1" != begin-vmalloc ] || cmd="begin $VMALLOC_BYTES"
+		[ "$1" != rotate-held ] || cmd=rotate
 		# The subshell itself writes: no fork or exec in between.
 		set -- $(
 			echo "$2" >/proc/self/fail-nth
@@ -334,9 +344,11 @@ loaded() {
 }
 
 unload() {
-	if [ -d /sys/module/ttak_lesson40_test ]; then
-		rmmod ttak_lesson40_test || complain "rmmod ttak_lesson40_test failed"
-	fi
+	for m in ttak_lesson40_test ttak_epoch_hold_test; do
+		if [ -d "/sys/module/$m" ]; then
+			rmmod "$m" || complain "rmmod $m failed"
+		fi
+	done
 	if loaded; then
 		rmmod ttak || complain "rmmod ttak failed"
 	fi
@@ -374,6 +386,10 @@ setup_class() {		# setup_class class
 	carve) ctl begin ;;
 	retire) ctl begin; ctl carve ;;
 	rotate) ctl begin; ctl carve; ctl retire ;;
+	rotate-held)
+		ctl begin; ctl carve; ctl retire
+		insmod "$HKO" hold_ms=$HOLD_MS || complain "insmod $HKO failed"
+		;;
 	esac
 }
 
@@ -399,6 +415,13 @@ check_success() {	# check_success class
 		expect_eq "pressure after rotate" "$(get a _pressure)" 0
 		expect_eq "flush_status after rotate" "$(get a _flush)" flushed
 		;;
+	rotate-held)
+		# out of the tree at once; the memory waits for the reader
+		# (or the fallback already waited for it)
+		expect_eq "retired generations after rotate" "$(get a _nretired)" 0
+		expect_eq "pressure after rotate" "$(get a _pressure)" \
+			"$(get a pending_bytes)"
+		;;
 	esac
 }
 
@@ -414,6 +437,13 @@ fi_class() {	# fi_class class
 	degraded=0
 	n=1
 	clean_rc=
+	if [ "$cls" = rotate-held ]; then
+		if [ ! -f "$HKO" ] || [ "$(nproc)" -lt 2 ]; then
+			tap ok "faults: $cls # SKIP needs $HKO and two CPUs"
+			tap ok "kmemleak after faults: $cls # SKIP not run"
+			return 0
+		fi
+	fi
 	if [ "$cls" != insmod ]; then
 		load_clean || { tap not-ok "faults: $cls: ttak.ko does not load"; return 0; }
 	fi
@@ -479,6 +509,16 @@ fi_class() {	# fi_class class
 				check_unchanged b a
 			else
 				check_success "$cls"
+			fi
+			if [ "$cls" = rotate-held ]; then
+				# waits for the reader to leave its section
+				rmmod ttak_epoch_hold_test ||
+					complain "rmmod ttak_epoch_hold_test failed"
+				ctl rotate
+				snap a
+				check_state a
+				expect_eq "pending after the reader left" \
+					"$(get a pending_nodes)" 0
 			fi
 			reset_env
 			;;
