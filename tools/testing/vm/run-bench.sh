@@ -1,0 +1,120 @@
+#!/bin/sh
+# Run the in-kernel benchmark (kernel/ttak_bench.c) inside a QEMU guest.
+# The host kernel never loads anything: run-vm.sh builds and boots.
+#
+# Usage:
+#   run-bench.sh [OPTIONS] [TARGET...]     TARGET: 6.12 (default), 6.1, ...
+#   run-bench.sh [OPTIONS] --bzimage PATH --kdir PATH [--name NAME]
+#
+# Options:
+#   --rounds N         rounds per variant, medians reported (default 9)
+#   --round-ms MS      length of one round (default 100)
+#   --barrier-every N  cycles between rcu_barrier() calls in the bounded
+#                      call_rcu baseline (default 4096)
+#   --rerun N          rounds of the second, debugfs-driven run (default 1)
+#   --out FILE         append the benchmark lines ("target: ttak_bench: ...")
+#   --timeout SEC, --append ARGS, --extra-init FILE, --bzimage PATH,
+#   --kdir PATH, --name NAME
+#                      passed to run-vm.sh
+#
+# How: a throw-away selftests directory holds a Makefile that builds
+# nothing, bench-guest.sh as its ttak.sh and bench-conf.sh with the
+# parameters; run-vm.sh gets it through TTAK_VM_SELFTESTS_SRC, builds every
+# module in kernel/, boots the guest, and judges the TAP that
+# bench-guest.sh prints (and the kernel log) as usual. Work files go under
+# $TTAK_VM_WORK (default /tmp/ttak-vm-bench), apart from the kselftest
+# runs'. Every other run-vm.sh environment variable works as there.
+#
+# Under TCG only the ratios mean anything. Exit status: 0 when every
+# target passed, 1 otherwise.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+me=run-bench.sh
+
+die() {
+	echo "$me: error: $*" >&2
+	exit 1
+}
+usage() {
+	sed -n '2,/^set -eu$/{/^set -eu$/d;s/^# \{0,1\}//;p}' "$0"
+	exit "$1"
+}
+number() {
+	case $2 in
+	'' | *[!0-9]*) die "$1 wants a number, got '$2'" ;;
+	esac
+}
+
+rounds=9
+round_ms=100
+barrier=4096
+rerun=1
+out=
+targets=
+custom=0
+name=custom
+set -- "$@" --end--
+while [ "$1" != --end-- ]; do
+	case $1 in
+	--rounds) rounds=${2:?}; number "$1" "$2"; shift ;;
+	--round-ms) round_ms=${2:?}; number "$1" "$2"; shift ;;
+	--barrier-every) barrier=${2:?}; number "$1" "$2"; shift ;;
+	--rerun) rerun=${2:?}; number "$1" "$2"; shift ;;
+	--out) out=${2:?}; shift ;;
+	--bzimage | --kdir | --name | --timeout | --append | --extra-init)
+		[ "$1" != --bzimage ] || custom=1
+		[ "$1" != --name ] || name=${2:?}
+		set -- "$@" "$1" "${2:?}"
+		shift ;;
+	-h | --help) usage 0 ;;
+	-*) echo "$me: unknown option $1" >&2; usage 2 ;;
+	*) targets="$targets $1" ;;
+	esac
+	shift
+done
+shift	# --end--; "$@" now holds the options for run-vm.sh
+if [ $custom = 1 ]; then
+	[ -z "$targets" ] || die "give targets or --bzimage/--kdir, not both"
+	targets=$name
+fi
+[ -n "$targets" ] || targets=6.12
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ttak-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+st=$tmp/selftests
+mkdir "$st"
+# run-vm.sh runs `make -C $st OUTPUT=... KSFT_INC=...`: nothing to build
+printf 'all:\n\t@:\n.PHONY: all\n' >"$st/Makefile"
+cp "$here/bench-guest.sh" "$st/ttak.sh"
+printf 'TTAK_BENCH_PARAMS="rounds=%s round_ms=%s barrier_every=%s"\nTTAK_BENCH_RERUN=%s\n' \
+	"$rounds" "$round_ms" "$barrier" "$rerun" >"$st/bench-conf.sh"
+
+export TTAK_VM_SELFTESTS_SRC="$st"
+export TTAK_VM_WORK="${TTAK_VM_WORK:-/tmp/ttak-vm-bench}"
+status=0
+summary=
+for t in $targets; do
+	start=$(date +%s)
+	tgt=$t
+	[ $custom = 0 ] || tgt=
+	{
+		rc=0
+		# shellcheck disable=SC2086 # $tgt: one word or none
+		"$here/run-vm.sh" "$@" $tgt || rc=$?
+		echo "$rc" >"$tmp/rc"
+	} 2>&1 | tee "$tmp/log"
+	rc=$(cat "$tmp/rc")
+	secs=$(($(date +%s) - start))
+	lines=$(sed -n 's/\r$//; s/^# \(ttak_bench: .*\)$/\1/p' "$tmp/log")
+	if [ -n "$out" ]; then
+		echo "$lines" | sed "s/^/$t: /" >>"$out"
+		echo "$t: run-bench.sh wall_s=$secs rc=$rc" >>"$out"
+	fi
+	summary="$summary
+== $t: rc=$rc, ${secs}s wall (build, boot, two runs, kmemleak scans)
+$(echo "$lines" | grep -e ' arena_cycle ' -e ' read_section ' -e ' done ')"
+	[ "$rc" = 0 ] || status=1
+done
+echo "$me: summary$summary"
+exit $status
