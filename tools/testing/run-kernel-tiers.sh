@@ -58,6 +58,14 @@ if [ "${TTAK_SKIP_VM:-0}" = 1 ]; then
 fi
 
 mkdir -p "$logs"
+# One run at a time per work root: the logs and the summary below are
+# shared, and two sets of TCG guests would only slow each other down.
+command -v flock >/dev/null 2>&1 || { echo "$me: flock not found (util-linux)" >&2; exit 1; }
+exec 7>"$work/.kernel-tiers.lock"
+if ! flock -n 7; then
+	echo "$me: waiting for another run using $work"
+	flock 7
+fi
 summary=$logs/summary
 : >"$summary"
 npass=0
@@ -184,5 +192,6 @@ done
 
 echo
 cat "$summary"
+echo "kernel-tiers: logs in $logs"
 echo "kernel-tiers: $npass passed, $nfail failed"
 [ "$nfail" -eq 0 ]
