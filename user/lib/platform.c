@@ -195,6 +195,7 @@ void ttak_epoch_register_thread(void)
 		return;
 	self->tid = (int)syscall(SYS_gettid);
 	self->fenced = atomic_load(&ttak_epoch_reader_fence);
+	self->fast = !self->fenced;
 	atomic_store(&self->state, 0);
 	pthread_mutex_lock(&ttak_registry_lock);
 	self->next = ttak_readers;
@@ -203,6 +204,22 @@ void ttak_epoch_register_thread(void)
 	pthread_mutex_unlock(&ttak_registry_lock);
 	ttak_arm_exit();
 	self->registered = true;
+}
+
+void ttak_epoch_enter_slow(void)
+{
+	struct ttak_epoch_reader *self = &ttak_epoch_self;
+	uint64_t epoch;
+
+	if (!self->registered)
+		ttak_epoch_register_thread();
+	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
+	atomic_store_explicit(&self->state, (epoch << 1) | 1,
+			      memory_order_relaxed);
+	if (self->fenced)
+		atomic_thread_fence(memory_order_seq_cst);
+	else
+		atomic_signal_fence(memory_order_seq_cst);
 }
 
 void ttak_epoch_deregister_thread(void)
@@ -234,6 +251,7 @@ void ttak_epoch_deregister_thread(void)
 	pthread_setspecific(ttak_reader_key, NULL);
 	ttak_exit_armed = false;
 	self->registered = false;
+	self->fast = false;
 }
 
 void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx)

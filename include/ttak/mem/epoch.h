@@ -40,6 +40,7 @@ struct ttak_epoch_reader {
 	unsigned int nesting;
 	bool registered;
 	bool fenced;	/* no membarrier(): this reader fences itself */
+	bool fast;	/* registered and not fenced: the inline path suffices */
 	/* owned by the reclaimer, under the domain lock: */
 	uint64_t seen_state;
 	uint64_t seen_since_ns;
@@ -134,6 +135,8 @@ void ttak_epoch_enter(void);
 void ttak_epoch_exit(void);
 #else
 extern _Thread_local struct ttak_epoch_reader ttak_epoch_self;
+/* Outermost enter of an unregistered or self-fencing thread. */
+void ttak_epoch_enter_slow(void);
 extern ttak_atomic_u64_t ttak_epoch_global;
 
 /**
@@ -150,16 +153,16 @@ static inline void ttak_epoch_enter(void)
 
 	if (self->nesting++)
 		return;
-	if (__builtin_expect(!self->registered, 0))
-		ttak_epoch_register_thread();
+	if (__builtin_expect(!self->fast, 0)) {
+		ttak_epoch_enter_slow();
+		return;
+	}
 	/* acquire: the epoch is read before any object of the section */
 	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
 	atomic_store_explicit(&self->state, (epoch << 1) | 1,
 			      memory_order_relaxed);
-	if (__builtin_expect(self->fenced, 0))
-		atomic_thread_fence(memory_order_seq_cst);
-	else
-		atomic_signal_fence(memory_order_seq_cst);
+	/* the reclaimer's membarrier() orders the store for us */
+	atomic_signal_fence(memory_order_seq_cst);
 }
 
 /**
