@@ -20,6 +20,7 @@
  * Addresses are printed with %p only (hashed).
  */
 #include <linux/debugfs.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/seq_file.h>
@@ -245,6 +246,9 @@ void ttak_debugfs_init(void)
 {
 	/* debugfs failures are not fatal: the API works without it */
 	ttak_debugfs_dir = debugfs_create_dir("ttak", NULL);
+	if (IS_ERR(ttak_debugfs_dir))
+		pr_warn("ttak: no debugfs directory (%ld): stats not shown\n",
+			PTR_ERR(ttak_debugfs_dir));
 	debugfs_create_file("stats", 0400, ttak_debugfs_dir, NULL,
 			    &stats_fops);
 	debugfs_create_file("pressure", 0400, ttak_debugfs_dir, NULL,

@@ -122,7 +122,9 @@ static inline bool ttak_a64_cmpxchg(atomic64_t *p, u64 old, u64 new)
 
 /* Full barrier; each use in the core says what it orders. */
 #define ttak_smp_mb()		smp_mb()
+/* publish a pointer to lockless readers; pairs with the acquire below */
 #define ttak_store_release_ptr(p, v)	smp_store_release((p), (v))
+/* read a published pointer; pairs with the release above */
 #define ttak_load_acquire_ptr(p)	smp_load_acquire(p)
 #define ttak_cpu_relax()	cpu_relax()
 

@@ -20,7 +20,6 @@
 #define TTAK_TREE_DEFAULT_MIN_NS	TT_MILLI_SECOND(10)
 #define TTAK_TREE_DEFAULT_MAX_NS	TT_SECOND(1)
 
-
 static void ttak_garbage_add(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 {
 	node->garbage_prev = NULL;

@@ -81,7 +81,7 @@ void *ttak_ptr_hash_find_lockless(const struct ttak_ptr_hash *h,
 		return NULL;
 	for (;;) {
 		seq = READ_ONCE(h->seq);
-		smp_rmb();
+		smp_rmb();	/* count read before the slots; pairs with write_end */
 		if (seq & 1) {
 			ttak_cpu_relax();
 			continue;
@@ -102,7 +102,7 @@ void *ttak_ptr_hash_find_lockless(const struct ttak_ptr_hash *h,
 				i = (i + 1) & t->mask;
 			}
 		}
-		smp_rmb();
+		smp_rmb();	/* slots read before the count; pairs with write_begin */
 		if (READ_ONCE(h->seq) == seq)
 			return entry;
 	}
