@@ -108,15 +108,18 @@ static size_t ttak_chunk_seal(struct ttak_retire_chunk *c)
 	return pending;
 }
 
-/* Take the caller's open batch if it holds anything. */
-static struct ttak_retire_chunk *ttak_take_own(void)
+/*
+ * Take the caller's open batch. @keep_empty leaves an empty one in place
+ * for the next retire and returns NULL.
+ */
+static struct ttak_retire_chunk *ttak_take_own(bool keep_empty)
 {
 	struct ttak_retire_chunk **slot, *c;
 
 	ttak_plat_chunk_lock();
 	slot = ttak_plat_open_chunk();
 	c = slot ? *slot : NULL;
-	if (c && c->count)
+	if (c && (c->count || !keep_empty))
 		*slot = NULL;
 	else
 		c = NULL;
@@ -126,14 +129,8 @@ static struct ttak_retire_chunk *ttak_take_own(void)
 
 void ttak_epoch_seal_own(void)
 {
-	struct ttak_retire_chunk **slot, *c;
+	struct ttak_retire_chunk *c = ttak_take_own(false);
 
-	ttak_plat_chunk_lock();
-	slot = ttak_plat_open_chunk();
-	c = slot ? *slot : NULL;
-	if (c)
-		*slot = NULL;
-	ttak_plat_chunk_unlock();
 	if (c && c->count)
 		ttak_chunk_seal(c);
 	else if (c)
@@ -241,16 +238,15 @@ static void ttak_run_chunks(struct ttak_retire_chunk *c)
 }
 
 /*
- * One reclamation pass; never waits. Returns true when no sealed batch is
- * left. Readers the scan sees inside with an old epoch are reported
- * through @scan when the caller asks.
+ * One reclamation pass; never waits. @own, the caller's batch if any, is
+ * queued under the same lock as the snapshot. Readers the scan sees inside
+ * with an old epoch are reported through @scan when the caller asks.
  */
-static bool ttak_reclaim_pass(struct ttak_scan *scan,
+static void ttak_reclaim_pass(struct ttak_scan *scan,
 			      struct ttak_retire_chunk *own)
 {
 	struct ttak_retire_chunk *done;
 	u64 last_seq, bound;
-	bool empty;
 
 	if (own)
 		ttak_smp_mb();	/* as in ttak_chunk_seal() */
@@ -267,18 +263,16 @@ static bool ttak_reclaim_pass(struct ttak_scan *scan,
 	ttak_scan_locked(scan);
 	bound = scan->any_inside ? scan->min_epoch : scan->global;
 	done = ttak_detach_safe(last_seq, bound);
-	empty = !ttak_ebr.head;
 	ttak_unlock(&ttak_ebr.lock);
 
 	ttak_run_chunks(done);
-	return empty;
 }
 
 void ttak_epoch_reclaim(void)
 {
 	struct ttak_scan scan = { 0 };
 
-	ttak_reclaim_pass(&scan, ttak_take_own());
+	ttak_reclaim_pass(&scan, ttak_take_own(true));
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_reclaim);
 

@@ -158,12 +158,19 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_destroy);
 
-static bool ttak_cleanup_due(ttak_mem_tree_t *tree, u64 now_ns)
+/*
+ * Tree locked: is an automatic cleanup due? The clock is read only when
+ * there is garbage to judge, and the reading goes to *@now_ns for the
+ * cleanup itself.
+ */
+static bool ttak_cleanup_due(ttak_mem_tree_t *tree, u64 *now_ns)
 {
-	u64 since = now_ns - tree->last_cleanup_ns;
+	u64 since;
 
-	if (tree->manual_cleanup)
+	if (!tree->garbage || tree->manual_cleanup)
 		return false;
+	*now_ns = ttak_get_tick_count_ns();
+	since = *now_ns - tree->last_cleanup_ns;
 	if (since >= tree->max_interval_ns)
 		return true;
 	return since >= tree->min_interval_ns &&
@@ -171,15 +178,22 @@ static bool ttak_cleanup_due(ttak_mem_tree_t *tree, u64 now_ns)
 	       ttak_asize_read(&tree->pressure_threshold);
 }
 
+/* The cleanup ttak_cleanup_due() asked for, on its clock reading. */
+static void ttak_cleanup_now(ttak_mem_tree_t *tree, u64 now_ns)
+{
+	ttak_mem_tree_cleanup_at(tree, div_u64(now_ns, 1000000), now_ns);
+}
+
 static void ttak_maybe_cleanup(ttak_mem_tree_t *tree)
 {
+	u64 now_ns = 0;
 	bool due;
 
 	ttak_lock(&tree->lock);
-	due = tree->garbage && ttak_cleanup_due(tree, ttak_get_tick_count_ns());
+	due = ttak_cleanup_due(tree, &now_ns);
 	ttak_unlock(&tree->lock);
 	if (due)
-		ttak_mem_tree_perform_cleanup(tree, ttak_get_tick_count());
+		ttak_cleanup_now(tree, now_ns);
 }
 
 ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
@@ -187,6 +201,7 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 				   bool is_root)
 {
 	ttak_mem_node_t *node;
+	u64 now_ns = 0;
 	bool due;
 
 	if (!tree || !ptr || !tree->initialized) {
@@ -220,12 +235,11 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 		return NULL;
 	}
 	tree->bytes_tracked += size;
-	/* the clock is read only when there is garbage to judge */
-	due = tree->garbage && ttak_cleanup_due(tree, ttak_get_tick_count_ns());
+	due = ttak_cleanup_due(tree, &now_ns);	/* under the add's own lock */
 	ttak_unlock(&tree->lock);
 
 	if (due)
-		ttak_mem_tree_perform_cleanup(tree, ttak_get_tick_count());
+		ttak_cleanup_now(tree, now_ns);
 	return node;
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_add);
