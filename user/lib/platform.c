@@ -64,11 +64,55 @@ static void ttak_block_cache_drain(void *arg)
 	}
 }
 
+_Thread_local bool ttak_fault_armed;
+static _Thread_local unsigned long ttak_fault_nth;	/* countdown, 1 = next */
+static _Thread_local bool ttak_fault_repeat;
+static _Thread_local unsigned long ttak_fault_seen;
+static _Thread_local unsigned long ttak_fault_refused;
+
+void ttak_fault_fail_nth(unsigned long nth, bool repeat)
+{
+	ttak_fault_nth = nth;
+	ttak_fault_repeat = nth && repeat;
+	ttak_fault_seen = 0;
+	ttak_fault_refused = 0;
+	/* counting needs the slow path too, so stay armed until turned off */
+	ttak_fault_armed = true;
+}
+
+unsigned long ttak_fault_allocs(void)
+{
+	return ttak_fault_seen;
+}
+
+unsigned long ttak_fault_failed(void)
+{
+	return ttak_fault_refused;
+}
+
+bool ttak_fault_hit(void)
+{
+	ttak_fault_seen++;
+	if (!ttak_fault_nth)
+		return false;
+	if (ttak_fault_nth > 1) {
+		ttak_fault_nth--;
+		return false;
+	}
+	if (!ttak_fault_repeat)
+		ttak_fault_nth = 0;
+	ttak_fault_refused++;
+	return true;
+}
+
 void *ttak_plat_block_alloc(size_t size)
 {
 	struct ttak_block_cache *cache = &ttak_blocks;
 	unsigned int i;
 	void *p;
+
+	if (ttak_fault_refuse())
+		return NULL;
 
 	for (i = cache->count; i-- > 0;) {
 		if (cache->size[i] == size) {

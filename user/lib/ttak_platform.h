@@ -37,15 +37,27 @@ typedef uint8_t u8;
 #define ttak_likely(x)		__builtin_expect(!!(x), 1)
 #define ttak_unlikely(x)	__builtin_expect(!!(x), 0)
 
+/*
+ * Allocation-failure injection (user/lib/ttak_fault.h): armed only by
+ * tests, so the fast path costs one thread-local load.
+ */
+extern _Thread_local bool ttak_fault_armed;
+bool ttak_fault_hit(void);
+
+static inline bool ttak_fault_refuse(void)
+{
+	return ttak_unlikely(ttak_fault_armed) && ttak_fault_hit();
+}
+
 /* memory */
 static inline void *ttak_plat_alloc(size_t size)
 {
-	return malloc(size);
+	return ttak_fault_refuse() ? NULL : malloc(size);
 }
 
 static inline void *ttak_plat_zalloc(size_t size)
 {
-	return calloc(1, size);
+	return ttak_fault_refuse() ? NULL : calloc(1, size);
 }
 
 static inline void ttak_plat_free(void *p)
