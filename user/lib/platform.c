@@ -7,6 +7,7 @@
 #endif
 #include "ttak_platform.h"
 #include "ttak_core.h"
+#include "ttak_fault.h"
 
 #include <linux/membarrier.h>
 #include <sched.h>
