@@ -89,11 +89,6 @@ bool ttak_plat_in_section(void)
 	return this_cpu_read(ttak_epoch_readers.nesting) != 0;
 }
 
-struct ttak_epoch_reader *ttak_plat_self_reader(void)
-{
-	return NULL;
-}
-
 struct ttak_retire_chunk **ttak_plat_open_chunk(void)
 {
 	lockdep_assert_held(&ttak_chunk_mutex);

@@ -103,6 +103,18 @@ static inline long ttak_a32_dec_unless_zero(atomic_t *p)
 	return (long)(u32)old - 1;
 }
 
+/* Add @delta unless the value is @floor or below; true when it did. */
+static inline bool ttak_a32_add_above(atomic_t *p, int delta, u32 floor)
+{
+	int old = atomic_read(p);
+
+	do {
+		if ((u32)old <= floor)
+			return false;
+	} while (!atomic_try_cmpxchg(p, &old, old + delta));
+	return true;
+}
+
 #define ttak_asize_read(p)	((size_t)atomic_long_read(p))
 #define ttak_asize_set(p, v)	atomic_long_set((p), (long)(v))
 #define ttak_asize_add(p, v)	atomic_long_add((long)(v), (p))
@@ -167,8 +179,6 @@ static inline void ttak_plat_heavy_barrier(void)
 }
 
 bool ttak_plat_in_section(void);
-/* The caller's own reader record (user space), or NULL (kernel). */
-struct ttak_epoch_reader *ttak_plat_self_reader(void);
 struct ttak_retire_chunk **ttak_plat_open_chunk(void);
 void ttak_plat_chunk_lock(void);
 void ttak_plat_chunk_unlock(void);

@@ -70,6 +70,7 @@ bool ttak_arena_env_init(ttak_arena_env_t *env,
 	ttak_a64_set(&env->begun, 0);
 	ttak_a64_set(&env->retired, 0);
 	ttak_a64_set(&env->failed, 0);
+	env->id = ttak_core_new_id();
 	return true;
 }
 EXPORT_SYMBOL_GPL(ttak_arena_env_init);
@@ -87,6 +88,7 @@ void ttak_arena_env_destroy(ttak_arena_env_t *env)
 		ttak_epoch_gc_rotate(env->gc);
 	}
 	env->gc = NULL;
+	env->id = 0;
 }
 EXPORT_SYMBOL_GPL(ttak_arena_env_destroy);
 
@@ -94,15 +96,17 @@ bool ttak_arena_generation_begin(ttak_arena_env_t *env,
 				 ttak_arena_generation_t *generation,
 				 uint32_t epoch_id)
 {
+	ttak_mem_node_t *node;
 	u64 lifetime, now;
 	size_t bytes;
 	void *base;
 
+	if (generation)
+		memset(generation, 0, sizeof(*generation));	/* even on failure */
 	if (!env || !env->gc || !generation) {
 		ttak_set_errno(EINVAL);
 		return false;
 	}
-	memset(generation, 0, sizeof(*generation));
 	bytes = env->config.generation_bytes;
 	lifetime = env->config.lifetime_ticks;
 	/* a lifetime that never ends needs no clock */
@@ -111,11 +115,14 @@ bool ttak_arena_generation_begin(ttak_arena_env_t *env,
 					 env->config.alloc_flags);
 	if (!base)
 		goto fail;
-	if (!ttak_epoch_gc_register_node(env->gc, base, bytes)) {
+	node = ttak_epoch_gc_register_node(env->gc, base, bytes);
+	if (!node) {
 		ttak_mem_free(base);
 		goto fail;
 	}
 	generation->base = base;
+	generation->env_id = env->id;
+	generation->serial = node->serial;	/* held: cannot go yet */
 	generation->capacity = bytes;
 	generation->used = 0;
 	generation->epoch_id = epoch_id;
@@ -127,6 +134,18 @@ fail:
 }
 EXPORT_SYMBOL_GPL(ttak_arena_generation_begin);
 
+/*
+ * @generation was begun in @env, and @env is not destroyed: its buffer
+ * is the owner's to carve. (A destroyed env has id 0; a re-initialised
+ * one has a new id.)
+ */
+static bool ttak_generation_of(const ttak_arena_env_t *env,
+			       const ttak_arena_generation_t *generation)
+{
+	return env && generation && generation->base && env->gc &&
+	       generation->env_id == env->id;
+}
+
 void *ttak_arena_generation_claim(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation,
 				  size_t bytes)
@@ -134,7 +153,7 @@ void *ttak_arena_generation_claim(ttak_arena_env_t *env,
 	size_t stride;
 	void *chunk;
 
-	if (!env || !generation || !generation->base) {
+	if (!ttak_generation_of(env, generation)) {
 		ttak_set_errno(EINVAL);
 		return NULL;
 	}
@@ -159,7 +178,7 @@ size_t ttak_arena_generation_for_each(ttak_arena_env_t *env,
 	size_t count = 0;
 	void *chunk;
 
-	if (!env || !generation || !generation->base || !handler) {
+	if (!ttak_generation_of(env, generation) || !handler) {
 		ttak_set_errno(EINVAL);
 		return 0;
 	}
@@ -193,18 +212,16 @@ EXPORT_SYMBOL_GPL(ttak_arena_generation_reset);
 bool ttak_arena_generation_retire(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation)
 {
-	ttak_mem_node_t *node;
-
-	if (!env || !env->gc || !generation || !generation->base) {
+	if (!ttak_generation_of(env, generation)) {
 		ttak_set_errno(EINVAL);
 		return false;
 	}
-	node = ttak_mem_tree_find_node(&env->gc->tree, generation->base);
-	if (!node || !ttak_a32_read(&node->ref_count)) {
+	/* by identity, not address: a newer generation may live there now */
+	if (!ttak_mem_tree_release_owner(&env->gc->tree, generation->base,
+					 generation->serial)) {
 		ttak_set_errno(ENOENT);
 		return false;
 	}
-	ttak_mem_node_release(node);
 	ttak_a64_inc_return(&env->retired);
 	memset(generation, 0, sizeof(*generation));
 	return true;

@@ -22,6 +22,8 @@
 
 #define TTAK_RETIRE_BATCH	254	/* items per batch: a 4 KiB chunk */
 #define TTAK_SPARE_CHUNKS	16
+/* batches for retires inside a section when no memory is left */
+#define TTAK_RESERVE_CHUNKS	4
 /* queue length at which a thread sealing a batch reclaims first */
 #define TTAK_RECLAIM_SOFT	(8 * TTAK_RETIRE_BATCH)
 
@@ -35,6 +37,7 @@ struct ttak_retire_chunk {
 	u64 stamp;		/* global epoch when sealed */
 	u64 seq;		/* seal order */
 	size_t count;
+	bool reserve;		/* static, from ttak_reserve[]: never freed */
 	struct ttak_retire_item items[TTAK_RETIRE_BATCH];
 };
 
@@ -46,7 +49,11 @@ static struct {
 	u64 sealed;				/* chunks sealed so far */
 	struct ttak_retire_chunk *spare;
 	size_t nspare;
+	struct ttak_retire_chunk *reserve;	/* free reserve batches */
+	u64 leaked;		/* retirees kept for ever: nothing left */
 } ttak_ebr;
+
+static struct ttak_retire_chunk ttak_reserve[TTAK_RESERVE_CHUNKS];
 
 ttak_atomic_u64_t ttak_epoch_global;
 
@@ -61,8 +68,28 @@ static struct ttak_retire_chunk *ttak_chunk_get(void)
 		ttak_ebr.nspare--;
 	}
 	ttak_unlock(&ttak_ebr.lock);
-	if (!c)
+	if (!c) {
 		c = ttak_plat_alloc(sizeof(*c));
+		if (c)
+			c->reserve = false;
+	}
+	if (c) {
+		c->next = NULL;
+		c->count = 0;
+	}
+	return c;
+}
+
+/* A reserve batch, for a retire inside a section that found no memory. */
+static struct ttak_retire_chunk *ttak_reserve_get(void)
+{
+	struct ttak_retire_chunk *c;
+
+	ttak_lock(&ttak_ebr.lock);
+	c = ttak_ebr.reserve;
+	if (c)
+		ttak_ebr.reserve = c->next;
+	ttak_unlock(&ttak_ebr.lock);
 	if (c) {
 		c->next = NULL;
 		c->count = 0;
@@ -73,7 +100,11 @@ static struct ttak_retire_chunk *ttak_chunk_get(void)
 static void ttak_chunk_put(struct ttak_retire_chunk *c)
 {
 	ttak_lock(&ttak_ebr.lock);
-	if (ttak_ebr.nspare < TTAK_SPARE_CHUNKS) {
+	if (c->reserve) {
+		c->next = ttak_ebr.reserve;
+		ttak_ebr.reserve = c;
+		c = NULL;
+	} else if (ttak_ebr.nspare < TTAK_SPARE_CHUNKS) {
 		c->next = ttak_ebr.spare;
 		ttak_ebr.spare = c;
 		ttak_ebr.nspare++;
@@ -142,8 +173,6 @@ struct ttak_scan {
 	u64 now_ns;
 	u64 min_epoch;		/* smallest epoch of a reader inside */
 	bool any_inside;
-	bool exclude_self;
-	struct ttak_epoch_reader *self;
 	struct ttak_epoch_blocker *out;
 	size_t max;
 	size_t blockers;
@@ -155,7 +184,7 @@ static void ttak_scan_reader(struct ttak_epoch_reader *r, int id, void *ctx)
 	u64 state = ttak_a64_read_acquire(&r->state);
 	u64 epoch = state >> 1;
 
-	if (!(state & 1) || (scan->exclude_self && r == scan->self)) {
+	if (!(state & 1)) {
 		r->seen_state = 0;
 		return;
 	}
@@ -227,7 +256,7 @@ static void ttak_run_chunks(struct ttak_retire_chunk *c)
 		/* reuse it as the caller's open batch: no trip to the pool */
 		ttak_plat_chunk_lock();
 		slot = ttak_plat_open_chunk();
-		if (slot && !*slot) {
+		if (slot && !*slot && !c->reserve) {
 			*slot = c;
 			c = NULL;
 		}
@@ -276,17 +305,12 @@ void ttak_epoch_reclaim(void)
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_reclaim);
 
-/*
- * Wait until every reader inside a section now has left it. @exclude_self
- * ignores the caller's own record (used when the caller is inside one).
- */
-static void ttak_wait_readers(bool exclude_self)
+/* Wait until every reader inside a section now has left it. */
+static void ttak_wait_readers(void)
 {
 	struct ttak_scan scan = { 0 };
 	u64 target = ttak_a64_read(&ttak_epoch_global);
 
-	scan.exclude_self = exclude_self;
-	scan.self = ttak_plat_self_reader();
 	for (;;) {
 		ttak_plat_heavy_barrier();
 		ttak_lock(&ttak_ebr.lock);
@@ -309,10 +333,45 @@ void ttak_epoch_synchronize(void)
 		return;
 	}
 	ttak_epoch_seal_own();
-	ttak_wait_readers(false);
+	ttak_wait_readers();
 	ttak_epoch_reclaim();
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_synchronize);
+
+/*
+ * No memory for a batch. Outside a section the caller may wait: once
+ * every reader inside now has left, nobody can hold @ptr. Inside one it
+ * must not (its own section holds @ptr), so a static reserve batch takes
+ * the retiree; with the reserve gone too, a reclaim pass may refill the
+ * pools, and failing that @ptr is kept for ever rather than freed early.
+ * Returns the batch to use, or NULL when @ptr was dealt with.
+ */
+static struct ttak_retire_chunk *ttak_retire_no_memory(void *ptr,
+						       void (*cleanup)(void *))
+{
+	struct ttak_retire_chunk *c;
+
+	if (!ttak_plat_in_section()) {
+		ttak_plat_err("retire: no memory for a batch, waiting for readers instead\n");
+		ttak_wait_readers();
+		cleanup(ptr);
+		return NULL;
+	}
+	c = ttak_reserve_get();
+	if (c)
+		return c;
+	ttak_epoch_reclaim();
+	c = ttak_chunk_get();
+	if (!c)
+		c = ttak_reserve_get();
+	if (c)
+		return c;
+	ttak_lock(&ttak_ebr.lock);
+	ttak_ebr.leaked++;
+	ttak_unlock(&ttak_ebr.lock);
+	ttak_plat_err("retire inside a section: no memory and no reserve; the object is kept, never freed\n");
+	return NULL;
+}
 
 void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 {
@@ -331,13 +390,10 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 		/* allocate outside the lock; another retirer may beat us */
 		ttak_plat_chunk_unlock();
 		fresh = ttak_chunk_get();
-		if (!fresh) {
-			ttak_plat_err("retire of %p: no memory for a batch, waiting for readers instead\n",
-				      ptr);
-			ttak_wait_readers(true);
-			cleanup(ptr);
+		if (!fresh)
+			fresh = ttak_retire_no_memory(ptr, cleanup);
+		if (!fresh)
 			return;
-		}
 		ttak_plat_chunk_lock();
 		slot = ttak_plat_open_chunk();
 		if (!*slot) {
@@ -395,11 +451,29 @@ size_t ttak_epoch_pending(void)
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_pending);
 
+ttak_lock_t *ttak_core_lock_at(size_t i)
+{
+	if (i < TTAK_TREE_LOCK_STRIPES)
+		return ttak_mem_tree_lock_at(i);
+	i -= TTAK_TREE_LOCK_STRIPES;
+	if (i < TTAK_REGISTRY_STRIPES)
+		return ttak_mem_lock_at(i);
+	i -= TTAK_REGISTRY_STRIPES;
+	return i ? NULL : &ttak_ebr.lock;
+}
+
 int ttak_epoch_core_init(void)
 {
+	size_t i;
+
 	memset(&ttak_ebr, 0, sizeof(ttak_ebr));
 	ttak_lock_init(&ttak_ebr.lock);
 	ttak_ebr.tail = &ttak_ebr.head;
+	for (i = 0; i < TTAK_RESERVE_CHUNKS; i++) {
+		ttak_reserve[i].reserve = true;
+		ttak_reserve[i].next = ttak_ebr.reserve;
+		ttak_ebr.reserve = &ttak_reserve[i];
+	}
 	ttak_a64_set(&ttak_epoch_global, 1);
 	return 0;
 }
@@ -427,7 +501,10 @@ void ttak_epoch_core_exit(void)
 
 int ttak_core_init(void)
 {
-	int err = ttak_mem_core_init();
+	int err;
+
+	ttak_mem_tree_core_init();
+	err = ttak_mem_core_init();
 
 	if (!err)
 		err = ttak_epoch_core_init();

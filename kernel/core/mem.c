@@ -21,7 +21,6 @@
 #define TTAK_MEM_KNOWN_FLAGS	(TTAK_MEM_HUGE_PAGES | TTAK_MEM_CACHE_ALIGNED | \
 				 TTAK_MEM_STRICT_CHECK | TTAK_MEM_LOW_PRIORITY)
 #define TTAK_HUGE_MIN		(2UL << 20)
-#define TTAK_REGISTRY_STRIPES	16	/* power of two */
 
 struct ttak_block {
 	void *raw;
@@ -339,6 +338,11 @@ void ttak_mem_core_usage(size_t *blocks, size_t *bytes)
 	}
 	*blocks = n;
 	*bytes = sum;
+}
+
+ttak_lock_t *ttak_mem_lock_at(size_t i)
+{
+	return &ttak_registry[i].lock;
 }
 
 int ttak_mem_core_init(void)

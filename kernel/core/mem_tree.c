@@ -2,15 +2,18 @@
 /*
  * The mem tree: tracked blocks indexed by address, with reference counts.
  *
- * State of a node, all changes under tree->lock except ref_count:
+ * State of a node, all changes under the tree lock:
  *   indexed, ref_count > 0           live
  *   indexed, ref_count == 0          garbage: on tree->garbage, counted
  *                                    in garbage_pressure
  *   unlinked                         out of the index, retired to EBR;
  *                                    freed after a grace period
- * ref_count itself changes atomically; whoever moves it to or from zero
- * then reconciles the garbage list under the lock, so the list always
- * ends up matching the last transition whatever the interleaving.
+ * ref_count moves to and from zero only under the tree lock, together
+ * with the garbage list; above zero it moves without the lock (a node
+ * with a reference is never garbage, so no cleanup can take it). So a
+ * cleanup that sees zero under the lock owns the node, an acquire that
+ * finds the node unlinked fails visibly, and a release never touches the
+ * node after its last reference is gone.
  */
 #include "ttak_core.h"
 #include <ttak/mem_tree/mem_tree.h>
@@ -19,6 +22,48 @@
 #define TTAK_TREE_DEFAULT_THRESHOLD	(1024UL * 1024)	/* 1 MiB */
 #define TTAK_TREE_DEFAULT_MIN_NS	TT_MILLI_SECOND(10)
 #define TTAK_TREE_DEFAULT_MAX_NS	TT_SECOND(1)
+
+/*
+ * Tree locks live in one striped table, not in the trees: fork() can
+ * take every one of them (ttak_core_lock_at()) without a list of
+ * trees, which a tree freed without ttak_mem_tree_destroy() would leave
+ * dangling. No path holds two tree locks at once.
+ */
+static struct ttak_tree_lock {
+	ttak_lock_t lock;
+} ttak_tree_locks[TTAK_TREE_LOCK_STRIPES];
+
+/* Ids of nodes and envs: never reused, so a stale handle is told apart. */
+static ttak_atomic_u64_t ttak_next_id;
+
+u64 ttak_core_new_id(void)
+{
+	return ttak_a64_inc_return(&ttak_next_id);
+}
+
+static ttak_lock_t *ttak_tree_lock_of(const ttak_mem_tree_t *tree)
+{
+	uintptr_t x = (uintptr_t)tree;
+
+	return &ttak_tree_locks[(x >> 6 ^ x >> 12) &
+				(TTAK_TREE_LOCK_STRIPES - 1)].lock;
+}
+
+#define ttak_tree_lock(tree)	ttak_lock(ttak_tree_lock_of(tree))
+#define ttak_tree_unlock(tree)	ttak_unlock(ttak_tree_lock_of(tree))
+
+void ttak_mem_tree_core_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < TTAK_TREE_LOCK_STRIPES; i++)
+		ttak_lock_init(&ttak_tree_locks[i].lock);
+}
+
+ttak_lock_t *ttak_mem_tree_lock_at(size_t i)
+{
+	return &ttak_tree_locks[i].lock;
+}
 
 static void ttak_garbage_add(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 {
@@ -52,7 +97,6 @@ void ttak_mem_tree_init(ttak_mem_tree_t *tree)
 	if (!tree)
 		return;
 	memset(tree, 0, sizeof(*tree));
-	ttak_lock_init(&tree->lock);
 	ttak_asize_set(&tree->garbage_pressure, 0);
 	ttak_asize_set(&tree->pressure_threshold, TTAK_TREE_DEFAULT_THRESHOLD);
 	ttak_asize_set(&tree->pending_nodes, 0);
@@ -131,7 +175,7 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 		ttak_set_errno(EDEADLK);
 		return;
 	}
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	for (i = 0; i < ttak_ptr_hash_capacity(&tree->index); i++) {
 		/* an unlink shifts a later entry into slot i: look again */
 		while (ttak_ptr_hash_entry_at(&tree->index, i)) {
@@ -143,7 +187,7 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 			list = node;
 		}
 	}
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 	ttak_retire_nodes(list);
 
 	/* Nodes retired by earlier cleanups may still wait for readers. */
@@ -154,7 +198,6 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 	}
 	ttak_ptr_hash_free(&tree->index);
 	tree->initialized = false;
-	ttak_lock_destroy(&tree->lock);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_destroy);
 
@@ -189,9 +232,9 @@ static void ttak_maybe_cleanup(ttak_mem_tree_t *tree)
 	u64 now_ns = 0;
 	bool due;
 
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	due = ttak_cleanup_due(tree, &now_ns);
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 	if (due)
 		ttak_cleanup_now(tree, now_ns);
 }
@@ -218,25 +261,26 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 	node->expires_tick = expires_tick;
 	node->is_root = is_root;
 	node->tree = tree;
+	node->serial = ttak_core_new_id();
 	ttak_a32_set(&node->ref_count, 1);
 
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	if (ttak_unlikely(ttak_ptr_hash_grow_target(&tree->index))) {
-		ttak_unlock(&tree->lock);
-		ttak_ptr_hash_grow(&tree->index, &tree->lock);
-		ttak_lock(&tree->lock);
+		ttak_tree_unlock(tree);
+		ttak_ptr_hash_grow(&tree->index, ttak_tree_lock_of(tree));
+		ttak_tree_lock(tree);
 	}
 	if (!ttak_ptr_hash_insert(&tree->index, ptr, node)) {
 		bool dup = ttak_ptr_hash_find(&tree->index, ptr);
 
-		ttak_unlock(&tree->lock);
+		ttak_tree_unlock(tree);
 		ttak_plat_free(node);
 		ttak_set_errno(dup ? EEXIST : ENOMEM);
 		return NULL;
 	}
 	tree->bytes_tracked += size;
 	due = ttak_cleanup_due(tree, &now_ns);	/* under the add's own lock */
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 
 	if (due)
 		ttak_cleanup_now(tree, now_ns);
@@ -252,7 +296,7 @@ void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 		ttak_set_errno(EINVAL);
 		return;
 	}
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	ok = node->tree == tree && !node->unlinked;
 	if (ok) {
 		ttak_node_unlink(tree, node, false);
@@ -262,7 +306,7 @@ void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 			node->on_garbage = false;
 		}
 	}
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 	if (!ok) {
 		ttak_plat_err("remove of a node not in this tree\n");
 		ttak_set_errno(EINVAL);
@@ -273,55 +317,93 @@ void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_remove);
 
-/* Bring the garbage list in line with ref_count after a zero crossing. */
-static void ttak_node_reconcile(ttak_mem_node_t *node)
+bool ttak_mem_node_try_acquire(ttak_mem_node_t *node)
 {
-	ttak_mem_tree_t *tree = node->tree;
-	u32 refs;
+	ttak_mem_tree_t *tree;
+	bool live;
 
-	ttak_lock(&tree->lock);
-	if (!node->unlinked) {
-		refs = ttak_a32_read(&node->ref_count);
-		if (!refs && !node->on_garbage) {
-			ttak_garbage_add(tree, node);
-		} else if (refs && node->on_garbage) {
-			ttak_garbage_del(tree, node);
-			ttak_asize_sub(&tree->garbage_pressure, node->size);
-		}
+	if (!node) {
+		ttak_set_errno(EINVAL);
+		return false;
 	}
-	ttak_unlock(&tree->lock);
+	/* held already: no cleanup can take it, so no lock is needed */
+	if (ttak_a32_add_above(&node->ref_count, 1, 0))
+		return true;
+	tree = node->tree;
+	ttak_tree_lock(tree);
+	live = !node->unlinked;
+	if (live && ttak_a32_inc_return(&node->ref_count) == 1 &&
+	    node->on_garbage) {
+		ttak_garbage_del(tree, node);
+		ttak_asize_sub(&tree->garbage_pressure, node->size);
+	}
+	ttak_tree_unlock(tree);
+	if (!live)
+		ttak_set_errno(ENOENT);
+	return live;
 }
+EXPORT_SYMBOL_GPL(ttak_mem_node_try_acquire);
 
 void ttak_mem_node_acquire(ttak_mem_node_t *node)
 {
-	if (!node) {
-		ttak_set_errno(EINVAL);
-		return;
-	}
-	if (ttak_a32_inc_return(&node->ref_count) == 1)
-		ttak_node_reconcile(node);
+	ttak_mem_node_try_acquire(node);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_node_acquire);
 
+/* Drop one reference with the tree locked; false if there was none. */
+static bool ttak_node_put_locked(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
+{
+	long refs = ttak_a32_dec_unless_zero(&node->ref_count);
+
+	if (refs < 0)
+		return false;
+	if (!refs && !node->unlinked)
+		ttak_garbage_add(tree, node);
+	return true;
+}
+
 void ttak_mem_node_release(ttak_mem_node_t *node)
 {
-	long refs;
+	ttak_mem_tree_t *tree;
+	bool held;
 
 	if (!node) {
 		ttak_set_errno(EINVAL);
 		return;
 	}
-	refs = ttak_a32_dec_unless_zero(&node->ref_count);
-	if (refs < 0) {
-		ttak_plat_err("release of node %p with no reference left\n",
-			      node->ptr);
-		ttak_set_errno(EINVAL);
+	/* not the last reference: the node stays live, no lock needed */
+	if (ttak_a32_add_above(&node->ref_count, -1, 1))
 		return;
+	/*
+	 * Maybe the last: drop it under the lock, so no cleanup sees zero
+	 * before the node is on the garbage list, and touch the node no
+	 * more once the lock is released.
+	 */
+	tree = node->tree;
+	ttak_tree_lock(tree);
+	held = ttak_node_put_locked(tree, node);
+	ttak_tree_unlock(tree);
+	if (!held) {
+		ttak_plat_err("release of a node with no reference left\n");
+		ttak_set_errno(EINVAL);
 	}
-	if (!refs)
-		ttak_node_reconcile(node);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_node_release);
+
+bool ttak_mem_tree_release_owner(ttak_mem_tree_t *tree, void *ptr, u64 serial)
+{
+	ttak_mem_node_t *node;
+	bool ok;
+
+	ttak_tree_lock(tree);
+	node = ttak_ptr_hash_find(&tree->index, ptr);
+	ok = node && node->serial == serial && !node->owner_released &&
+	     ttak_node_put_locked(tree, node);
+	if (ok)
+		node->owner_released = true;
+	ttak_tree_unlock(tree);
+	return ok;
+}
 
 void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
 					  u64 min_ns, u64 max_ns)
@@ -330,10 +412,10 @@ void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
 		ttak_set_errno(EINVAL);
 		return;
 	}
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	tree->min_interval_ns = min_ns;
 	tree->max_interval_ns = max_ns;
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_set_cleaning_intervals);
 
@@ -356,10 +438,10 @@ void ttak_mem_tree_report_pressure(ttak_mem_tree_t *tree,
 		return;
 	}
 	/* external garbage: counted until the next cleanup takes it back */
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	tree->external_pressure += pressure_amount;
 	ttak_asize_add(&tree->garbage_pressure, pressure_amount);
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 	ttak_maybe_cleanup(tree);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_report_pressure);
@@ -371,9 +453,9 @@ void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
 		ttak_set_errno(EINVAL);
 		return;
 	}
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	tree->manual_cleanup = manual_cleanup_enabled;
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_set_manual_cleanup);
 
@@ -389,18 +471,12 @@ void ttak_mem_tree_cleanup_at(ttak_mem_tree_t *tree, u64 now, u64 now_ns)
 {
 	ttak_mem_node_t *node, *next, *list = NULL;
 
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	for (node = tree->garbage; node; node = next) {
 		next = node->garbage_next;
 		if (!ttak_node_expired(node, now))
 			continue;
-		/*
-		 * Taken again, its reconcile still waiting for this lock:
-		 * the new holder's reference keeps it (reconcile will take
-		 * it off the garbage list).
-		 */
-		if (ttak_a32_read(&node->ref_count))
-			continue;
+		/* zero crossings happen under this lock: it is garbage */
 		ttak_node_unlink(tree, node, true);
 		node->garbage_next = list;
 		list = node;
@@ -408,7 +484,7 @@ void ttak_mem_tree_cleanup_at(ttak_mem_tree_t *tree, u64 now, u64 now_ns)
 	ttak_asize_sub(&tree->garbage_pressure, tree->external_pressure);
 	tree->external_pressure = 0;
 	tree->last_cleanup_ns = now_ns;
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 	ttak_retire_nodes(list);
 }
 
@@ -446,9 +522,9 @@ void ttak_mem_tree_hint(ttak_mem_tree_t *tree, ttak_mem_tree_hint_t hint)
 		ttak_set_errno(EINVAL);
 		return;
 	}
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	manual = tree->manual_cleanup;
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 
 	if ((hint & TTAK_MEM_TREE_HINT_SHUTDOWN) ||
 	    (!manual && (hint & (TTAK_MEM_TREE_HINT_PRESSURE |
@@ -464,7 +540,7 @@ void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
 {
 	if (!tree || !stats)
 		return;
-	ttak_lock(&tree->lock);
+	ttak_tree_lock(tree);
 	stats->nodes = tree->index.count;
 	stats->bytes = tree->bytes_tracked;
 	stats->garbage_nodes = tree->garbage_nodes;
@@ -473,6 +549,6 @@ void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
 	stats->freed_nodes = ttak_a64_read(&tree->freed_nodes);
 	stats->garbage_pressure = ttak_asize_read(&tree->garbage_pressure);
 	stats->pressure_threshold = ttak_asize_read(&tree->pressure_threshold);
-	ttak_unlock(&tree->lock);
+	ttak_tree_unlock(tree);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_get_stats);

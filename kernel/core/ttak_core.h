@@ -34,6 +34,18 @@ void ttak_ptr_hash_free(struct ttak_ptr_hash *h);
 struct ttak_mem_tree;
 void ttak_mem_tree_cleanup_at(struct ttak_mem_tree *tree, u64 now,
 			      u64 now_ns);
+/*
+ * Drop the reference ttak_mem_tree_add() gave, once, if the node at @ptr
+ * is still the one with @serial: a retired generation's stale copy, or a
+ * new generation at a reused address, is refused.
+ */
+bool ttak_mem_tree_release_owner(struct ttak_mem_tree *tree, void *ptr,
+				 u64 serial);
+/* A fresh id for a node or an env; never 0, never reused. */
+u64 ttak_core_new_id(void);
+void ttak_mem_tree_core_init(void);
+#define TTAK_TREE_LOCK_STRIPES	32	/* power of two */
+ttak_lock_t *ttak_mem_tree_lock_at(size_t i);
 
 /* mem.c */
 int ttak_mem_core_init(void);
@@ -41,6 +53,8 @@ int ttak_mem_core_init(void);
 size_t ttak_mem_core_exit(void);
 /* Blocks and bytes currently allocated through ttak_mem_alloc_safe(). */
 void ttak_mem_core_usage(size_t *blocks, size_t *bytes);
+#define TTAK_REGISTRY_STRIPES	16	/* power of two */
+ttak_lock_t *ttak_mem_lock_at(size_t i);
 /* ttak_mem_free() with the signature of a cleanup callback. */
 void ttak_mem_free_cb(void *ptr);
 
@@ -54,5 +68,12 @@ void ttak_epoch_seal_own(void);
 /* Both halves of the core, in the order they must start and stop. */
 int ttak_core_init(void);
 void ttak_core_exit(void);
+/*
+ * The @i-th lock of the core, NULL past the last, in the one order in
+ * which they may nest (tree stripes, block registry stripes, EBR domain):
+ * fork() takes them all, so the child finds none held by a thread it
+ * does not have. User space only.
+ */
+ttak_lock_t *ttak_core_lock_at(size_t i);
 
 #endif /* TTAK_CORE_H */

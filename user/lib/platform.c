@@ -185,21 +185,39 @@ static void ttak_reader_exit(void *arg)
 }
 
 /*
- * fork(): the child has only the forking thread, but the registry still
- * lists the records of the others, frozen in whatever state they were -
- * inside a section, maybe - so the child's reclamation would wait for
- * threads that no longer exist. Hold the registry lock across the fork
- * so the list is consistent, and keep only the caller's record in the
- * child.
+ * fork(): the child has only the forking thread. Every lock of the
+ * library is held across the fork, in the order in which they nest (the
+ * core's, then the registry), so none is left locked in the child by a
+ * thread it does not have. The registry still lists the records of the
+ * others, frozen in whatever state they were - inside a section, maybe -
+ * so the child's reclamation would wait for threads that no longer
+ * exist: the child keeps only the caller's record. (The other threads'
+ * open retire batches stay behind: kept, never freed early.)
  */
 static void ttak_fork_prepare(void)
 {
+	ttak_lock_t *l;
+	size_t i;
+
+	for (i = 0; (l = ttak_core_lock_at(i)); i++)
+		ttak_lock(l);
 	pthread_mutex_lock(&ttak_registry_lock);
+}
+
+static void ttak_fork_unlock_core(void)
+{
+	size_t n = 0;
+
+	while (ttak_core_lock_at(n))
+		n++;
+	while (n-- > 0)
+		ttak_unlock(ttak_core_lock_at(n));
 }
 
 static void ttak_fork_parent(void)
 {
 	pthread_mutex_unlock(&ttak_registry_lock);
+	ttak_fork_unlock_core();
 }
 
 static void ttak_fork_child(void)
@@ -215,6 +233,7 @@ static void ttak_fork_child(void)
 		atomic_store(&ttak_nreaders, 1);
 	}
 	pthread_mutex_unlock(&ttak_registry_lock);
+	ttak_fork_unlock_core();
 }
 
 __attribute__((constructor))
@@ -330,11 +349,6 @@ void ttak_plat_heavy_barrier(void)
 bool ttak_plat_in_section(void)
 {
 	return ttak_epoch_self.nesting != 0;
-}
-
-struct ttak_epoch_reader *ttak_plat_self_reader(void)
-{
-	return &ttak_epoch_self;
 }
 
 struct ttak_retire_chunk **ttak_plat_open_chunk(void)

@@ -118,6 +118,19 @@ static inline long ttak_a32_dec_unless_zero(ttak_atomic_u32_t *p)
 	return (long)old - 1;
 }
 
+/* Add @delta unless the value is @floor or below; true when it did. */
+static inline bool ttak_a32_add_above(ttak_atomic_u32_t *p, int delta,
+				      uint32_t floor)
+{
+	uint32_t old = atomic_load(p);
+
+	do {
+		if (old <= floor)
+			return false;
+	} while (!atomic_compare_exchange_weak(p, &old, old + (uint32_t)delta));
+	return true;
+}
+
 #define ttak_asize_read(p)	atomic_load(p)
 #define ttak_asize_set(p, v)	atomic_store((p), (size_t)(v))
 #define ttak_asize_add(p, v)	((void)atomic_fetch_add((p), (size_t)(v)))
@@ -182,10 +195,8 @@ typedef void (*ttak_reader_fn)(struct ttak_epoch_reader *r, int id,
 void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx);
 /* Full barrier on every running reader thread (membarrier), or a fence. */
 void ttak_plat_heavy_barrier(void);
-/* The calling context's reader record, if it is inside a section. */
+/* Is the calling thread inside a section? */
 bool ttak_plat_in_section(void);
-/* The caller's own reader record (user space), or NULL (kernel). */
-struct ttak_epoch_reader *ttak_plat_self_reader(void);
 /* Slot of the calling thread's open retire batch; no lock needed. */
 struct ttak_retire_chunk **ttak_plat_open_chunk(void);
 #define ttak_plat_chunk_lock()		do { } while (0)

@@ -875,36 +875,6 @@ TEST(destroy_waits_for_a_reader_holding_a_flushed_block)
 	sem_destroy(&h.leave);
 }
 
-TEST(cleanup_spares_a_node_taken_again_before_its_reconcile)
-{
-	ttak_mem_tree_t tree;
-	ttak_mem_node_t *n;
-	void *p = ttak_mem_alloc(32, 1000, 0);
-
-	ASSERT_NOT_NULL(p);
-	quiet_tree(&tree);
-	n = ttak_mem_tree_add(&tree, p, 32, 0, false);
-	ASSERT_NOT_NULL(n);
-	ttak_mem_node_release(n);
-	ASSERT_EQ(stats_of(&tree).garbage_nodes, 1);
-	/*
-	 * White box: what another thread's ttak_mem_node_acquire() looks
-	 * like between its increment and its reconcile under the tree lock.
-	 */
-	atomic_store(&n->ref_count, 1);
-	ttak_mem_tree_perform_cleanup(&tree, UINT64_MAX - 1);
-	ASSERT_PTR_EQ(ttak_mem_tree_find_node(&tree, p), n);
-	ASSERT_EQ(tt_live_blocks(), 1);
-	/* the acquire's reconcile then takes it off the garbage list */
-	atomic_store(&n->ref_count, 0);
-	ttak_mem_node_acquire(n);
-	ASSERT_EQ(atomic_load(&n->ref_count), 1);
-	ASSERT_EQ(stats_of(&tree).garbage_nodes, 0);
-	ASSERT_EQ(pressure(&tree), 0);
-	ttak_mem_tree_destroy(&tree);
-	ASSERT_EQ(tt_live_blocks(), 0);
-}
-
 TEST(get_stats_ignores_null)
 {
 	ttak_mem_tree_t tree;

@@ -48,6 +48,7 @@ typedef struct ttak_arena_env {
 	/* private: */
 	ttak_epoch_gc_t own_gc;
 	bool owns_gc;
+	uint64_t id;		/* 0 once destroyed; never reused */
 	ttak_atomic_u64_t begun;
 	ttak_atomic_u64_t retired;
 	ttak_atomic_u64_t failed;
@@ -58,6 +59,9 @@ typedef struct ttak_arena_generation {
 	size_t capacity;
 	size_t used;
 	uint32_t epoch_id;
+	/* private: which env and which node, so a stale copy is refused */
+	uint64_t env_id;
+	uint64_t serial;
 } ttak_arena_generation_t;
 
 /* Return false to stop the walk. */
@@ -92,7 +96,10 @@ bool ttak_arena_env_init(ttak_arena_env_t *env,
  * @env: the env; NULL is ignored.
  *
  * A private GC is destroyed with every generation it still tracks, retired
- * or not; an external GC is rotated once and left to its owner.
+ * or not; an external GC is rotated once and left to its owner. Afterwards
+ * every call with @env, or with a generation begun in it, fails with
+ * EINVAL (claim NULL, for_each 0, retire false), even once @env is
+ * initialised again.
  *
  * Context: not inside an epoch section; there the teardown of a private
  * GC is refused (reported, errno EDEADLK) and @env stays usable.
@@ -119,8 +126,9 @@ bool ttak_arena_generation_begin(ttak_arena_env_t *env,
  * @bytes: chunk size, 0 for config.chunk_bytes.
  *
  * Context: the generation's single user (see above); no lock, never sleeps.
- * Return: the chunk, or NULL when the generation is retired or has too
- * little room left (errno EINVAL or ENOSPC).
+ * Return: the chunk, or NULL when the generation is retired, was not begun
+ * in @env or @env was destroyed (errno EINVAL), or has too little room
+ * left (ENOSPC).
  */
 void *ttak_arena_generation_claim(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation,
@@ -173,8 +181,14 @@ void ttak_arena_generation_reset(ttak_arena_generation_t *generation);
  *
  * Context: user space: any thread. Kernel: process context; does not
  *	sleep (takes spinlocks that are not irq-safe).
- * Return: true if a generation was retired; false for an empty or already
- * retired generation, or one the GC does not track.
+ * A generation is told by identity, not by address: a stale copy of a
+ * generation retired already is refused even when a newer generation now
+ * lives at the same address, and of two copies of one generation only
+ * the first retire succeeds.
+ *
+ * Return: true if a generation was retired; false for an empty generation
+ * or one not begun in @env or a destroyed @env (errno EINVAL), or one
+ * retired already or no longer tracked (ENOENT). False changes nothing.
  */
 bool ttak_arena_generation_retire(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation);

@@ -30,6 +30,8 @@ typedef struct ttak_mem_node {
 	/* private: */
 	bool on_garbage;	/* linked on tree->garbage (tree lock) */
 	bool unlinked;		/* out of the index, waiting for a grace period */
+	bool owner_released;	/* the reference from add went by retire */
+	uint64_t serial;	/* never reused: tells a stale handle apart */
 	struct ttak_mem_node *garbage_prev;
 	struct ttak_mem_node *garbage_next;
 	struct ttak_mem_tree *tree;
@@ -38,8 +40,7 @@ typedef struct ttak_mem_node {
 typedef struct ttak_mem_tree {
 	ttak_atomic_size_t garbage_pressure;
 	ttak_atomic_size_t pressure_threshold;
-	/* private: */
-	ttak_lock_t lock;
+	/* private: the tree's lock is a stripe of a global table */
 	struct ttak_ptr_hash index;
 	struct ttak_mem_node *garbage;	/* ref_count 0, still indexed */
 	size_t bytes_tracked;		/* sum of sizes of indexed nodes */
@@ -136,8 +137,30 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node);
 
 /**
+ * ttak_mem_node_try_acquire() - Take a reference, or learn the node is gone.
+ * @node: a node the caller may use (see ttak_mem_tree_find_node()).
+ *
+ * A node with no reference is garbage, and a cleanup may take it out of
+ * the tree between a find and this call. Either the reference is taken,
+ * and the node stays in the tree and its block stays allocated until the
+ * matching ttak_mem_node_release() whatever cleanups run, or the node was
+ * taken out already and nothing changes.
+ *
+ * Context: user space: any thread. Kernel: process context; does not
+ *	sleep (takes spinlocks that are not irq-safe).
+ * Return: true if the reference was taken; false (errno ENOENT in user
+ *	space) if the node was taken out of its tree, false (EINVAL) for NULL.
+ */
+bool ttak_mem_node_try_acquire(ttak_mem_node_t *node);
+
+/**
  * ttak_mem_node_acquire() - Take a reference.
  * @node: a node the caller may use (see ttak_mem_tree_find_node()).
+ *
+ * ttak_mem_node_try_acquire() without the result: when the node was
+ * taken out of its tree already no reference is taken, and user space
+ * sees errno ENOENT. Callers that may race with a cleanup use the try
+ * form.
  *
  * Context: user space: any thread. Kernel: process context; does not
  *	sleep (takes spinlocks that are not irq-safe).
@@ -150,6 +173,7 @@ void ttak_mem_node_acquire(ttak_mem_node_t *node);
  *
  * The last release moves the node to the garbage list and adds its size
  * to the tree's garbage pressure. Releasing a node at zero is refused.
+ * After dropping the last reference the call no longer touches @node.
  *
  * Context: user space: any thread. Kernel: process context; does not
  *	sleep (takes spinlocks that are not irq-safe).
