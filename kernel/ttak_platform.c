@@ -2,11 +2,19 @@
 /*
  * Kernel side of the platform layer: the epoch read side.
  *
- * Each CPU owns one struct ttak_epoch_reader. A read section runs with
- * preemption disabled, so the task cannot migrate away from the record it
- * published and cannot sleep: with CONFIG_DEBUG_ATOMIC_SLEEP a sleeping
- * call inside a section is reported through the preempt count, like any
- * other sleep in atomic context.
+ * Each CPU owns one struct ttak_epoch_reader per context level: task,
+ * softirq, hardirq and NMI (interrupt_context_level()). A read section
+ * runs with preemption disabled, so the task cannot migrate away from the
+ * record it published and cannot sleep: with CONFIG_DEBUG_ATOMIC_SLEEP a
+ * sleeping call inside a section is reported through the preempt count,
+ * like any other sleep in atomic context.
+ *
+ * Why a record per level: an interrupt may arrive anywhere inside
+ * ttak_epoch_enter() or _exit() of the context below it. With one shared
+ * record, a softirq landing between the task's nesting increment and its
+ * publish saw "already inside", skipped publishing and read unprotected.
+ * Contexts on one CPU nest strictly and none interrupts its own level, so
+ * each record has exactly one writer at a time and needs no atomics.
  *
  * Ordering: enter publishes (epoch << 1) | 1 and then issues smp_mb()
  * before any access to shared objects; the reclaimer issues smp_mb()
@@ -25,7 +33,19 @@
 
 #include "core/ttak_core.h"
 
-static DEFINE_PER_CPU(struct ttak_epoch_reader, ttak_epoch_readers);
+#define TTAK_CONTEXT_LEVELS	4	/* task, softirq, hardirq, NMI */
+
+struct ttak_cpu_readers {
+	struct ttak_epoch_reader level[TTAK_CONTEXT_LEVELS];
+};
+
+static DEFINE_PER_CPU(struct ttak_cpu_readers, ttak_epoch_readers);
+
+/* The calling context's record; preemption is disabled. */
+static struct ttak_epoch_reader *ttak_this_reader(void)
+{
+	return this_cpu_ptr(&ttak_epoch_readers.level[interrupt_context_level()]);
+}
 
 static DEFINE_MUTEX(ttak_chunk_mutex);
 static struct ttak_retire_chunk *ttak_open_chunk;
@@ -36,7 +56,7 @@ void ttak_epoch_enter(void)
 	u64 epoch;
 
 	preempt_disable();
-	r = this_cpu_ptr(&ttak_epoch_readers);
+	r = ttak_this_reader();
 	if (r->nesting++)
 		return;
 	epoch = (u64)atomic64_read(&ttak_epoch_global);
@@ -48,7 +68,7 @@ EXPORT_SYMBOL_GPL(ttak_epoch_enter);
 
 void ttak_epoch_exit(void)
 {
-	struct ttak_epoch_reader *r = this_cpu_ptr(&ttak_epoch_readers);
+	struct ttak_epoch_reader *r = ttak_this_reader();
 
 	/* an unmatched exit must not unbalance the preempt count */
 	if (WARN_ON_ONCE(!r->nesting))
@@ -72,21 +92,29 @@ EXPORT_SYMBOL_GPL(ttak_epoch_deregister_thread);
 
 void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx)
 {
-	int cpu;
+	int cpu, level;
 
-	for_each_possible_cpu(cpu)
-		fn(per_cpu_ptr(&ttak_epoch_readers, cpu), cpu, ctx);
+	for_each_possible_cpu(cpu) {
+		struct ttak_cpu_readers *rs = per_cpu_ptr(&ttak_epoch_readers, cpu);
+
+		for (level = 0; level < TTAK_CONTEXT_LEVELS; level++)
+			fn(&rs->level[level], cpu, ctx);
+	}
 }
 
 /*
- * Outside a section the caller is preemptible, and no other context can
- * be inside a section on the CPU it runs on: that one would have
- * preemption disabled (or be an interrupt that returns first). So the
- * local nesting count is non-zero exactly when the caller is inside.
+ * The caller's own level: a task inside a section cannot migrate, and no
+ * other context of its level runs on its CPU meanwhile, so the count is
+ * non-zero exactly when the caller itself is inside.
  */
 bool ttak_plat_in_section(void)
 {
-	return this_cpu_read(ttak_epoch_readers.nesting) != 0;
+	bool inside;
+
+	preempt_disable();
+	inside = ttak_this_reader()->nesting != 0;
+	preempt_enable();
+	return inside;
 }
 
 struct ttak_retire_chunk **ttak_plat_open_chunk(void)
