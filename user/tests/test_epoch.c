@@ -639,3 +639,21 @@ TEST(forked_child_is_not_blocked_by_the_parents_readers)
 	ttak_epoch_reclaim();
 	ASSERT_EQ(atomic_load(&cleaned), 1);
 }
+
+/*
+ * gcc 12's UBSan at -O1 (the asan flavour) once reported a false "member
+ * access within null pointer" in the inline enter/exit called in a loop,
+ * when they reached the thread-local record through a local pointer.
+ */
+TEST(enter_exit_in_a_loop_is_sanitizer_clean)
+{
+	unsigned int i, inside = 0;
+
+	for (i = 0; i < 1000; i++) {
+		ttak_epoch_enter();
+		inside += ttak_epoch_self.nesting;
+		ttak_epoch_exit();
+	}
+	ASSERT_EQ(inside, 1000);
+	ASSERT_EQ(ttak_epoch_self.nesting, 0);
+}

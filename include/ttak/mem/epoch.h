@@ -114,12 +114,13 @@ void ttak_epoch_synchronize(void);
  *
  * Disables preemption and publishes the current epoch in this CPU's
  * reader record. Objects reached inside the section stay valid until the
- * matching ttak_epoch_exit(). Sections nest, also from softirq context
- * over a task's section.
+ * matching ttak_epoch_exit(). Sections nest; a softirq, hardirq or NMI
+ * that interrupts a section (even in the middle of its enter or exit)
+ * uses its own record of the CPU, so its own section is protected too.
  *
- * Context: process or softirq context, not hard-irq or NMI. The section
- * must not sleep: with CONFIG_DEBUG_ATOMIC_SLEEP any sleeping call inside
- * it is reported as a sleep in atomic context.
+ * Context: any: process, softirq, hardirq or NMI. The section must not
+ * sleep: with CONFIG_DEBUG_ATOMIC_SLEEP any sleeping call inside it is
+ * reported as a sleep in atomic context.
  */
 void ttak_epoch_enter(void);
 
@@ -144,22 +145,28 @@ extern ttak_atomic_u64_t ttak_epoch_global;
  *
  * Objects reached inside the section stay valid until the matching
  * ttak_epoch_exit(). Sections nest. Costs a few plain stores: the
- * reclaimer pays for the ordering with membarrier().
+ * reclaimer pays for the ordering with membarrier(). Not async-signal-safe:
+ * a signal handler must not enter a section of the thread it interrupts.
  */
 static inline void ttak_epoch_enter(void)
 {
-	struct ttak_epoch_reader *self = &ttak_epoch_self;
 	uint64_t epoch;
 
-	if (self->nesting++)
+	/*
+	 * ttak_epoch_self is named, not reached through a local pointer:
+	 * gcc 12's UBSan at -O1 takes such a pointer to a thread-local for
+	 * NULL inside a loop and reports a false "member access within null
+	 * pointer".
+	 */
+	if (ttak_epoch_self.nesting++)
 		return;
-	if (__builtin_expect(!self->fast, 0)) {
+	if (__builtin_expect(!ttak_epoch_self.fast, 0)) {
 		ttak_epoch_enter_slow();
 		return;
 	}
 	/* acquire: the epoch is read before any object of the section */
 	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
-	atomic_store_explicit(&self->state, (epoch << 1) | 1,
+	atomic_store_explicit(&ttak_epoch_self.state, (epoch << 1) | 1,
 			      memory_order_relaxed);
 	/* the reclaimer's membarrier() orders the store for us */
 	atomic_signal_fence(memory_order_seq_cst);
@@ -172,16 +179,15 @@ static inline void ttak_epoch_enter(void)
  */
 static inline void ttak_epoch_exit(void)
 {
-	struct ttak_epoch_reader *self = &ttak_epoch_self;
-
-	if (!self->nesting)
+	/* ttak_epoch_self by name: see ttak_epoch_enter() */
+	if (!ttak_epoch_self.nesting)
 		return;
-	if (--self->nesting)
+	if (--ttak_epoch_self.nesting)
 		return;
 	/* release: our reads of shared objects happen before the reclaimer
 	 * sees us leave
 	 */
-	atomic_store_explicit(&self->state, 0, memory_order_release);
+	atomic_store_explicit(&ttak_epoch_self.state, 0, memory_order_release);
 }
 #endif /* __KERNEL__ */
 
