@@ -18,7 +18,8 @@
  * node missing from the index, or (ASan) a use after free.
  *
  * TTAK_STRESS_MS (default 2000) is shared by the stress tests here;
- * TTAK_SEED re-runs a seed (printed by every random test).
+ * TTAK_SEED re-runs a seed (printed by every random test); the seed fixes
+ * which blocks each worker picks, not the thread interleaving.
  */
 #include "ttak_test.h"
 
