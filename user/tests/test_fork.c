@@ -467,7 +467,7 @@ static int child_inside_section(bool fork_again)
 	ttak_epoch_reclaim();
 	if (atomic_load(&child_cleaned))
 		bad |= BAD_NESTED;
-	ttak_epoch_exit();		/* the section entered before the fork */
+	ttak_epoch_exit();	/* the section entered before the fork */
 	ttak_epoch_synchronize();
 	if (atomic_load(&child_cleaned) != 1)
 		bad |= BAD_NESTED;
@@ -521,6 +521,8 @@ TEST(child_forked_inside_a_section_leaves_it)
 		CHECK_EQ(atomic_load(&child_cleaned), 1);
 	}
 	stop_threads();
-	printf("%lu forks from inside a section, each forking once more; %lu cleanups still running in another thread when synchronize returned\n",
-	       forks, late);
+	printf("%lu forks from inside a section, each forking once more\n",
+	       forks);
+	printf("%lu times synchronize returned before the cleanup had run\n",
+	       late);
 }
