@@ -406,7 +406,7 @@ TEST(retire_reserve_exhausted_in_section_leaks_never_early)
 
 /* ---- fail-nth sweep ---- */
 
-#define NB	48	/* blocks per operation */
+#define NB	24	/* blocks per operation */
 #define NG	8	/* generations per operation */
 #define NR	300	/* retires per operation: more than one batch */
 
