@@ -32,6 +32,12 @@ struct ttak_retire_item {
 	void (*cleanup)(void *ptr);
 };
 
+/* Batches one reclaimer detached and is running the cleanups of. */
+struct ttak_run {
+	u64 ticket;
+	struct ttak_run *next;
+};
+
 struct ttak_retire_chunk {
 	struct ttak_retire_chunk *next;
 	u64 stamp;		/* global epoch when sealed */
@@ -51,6 +57,8 @@ static struct {
 	size_t nspare;
 	struct ttak_retire_chunk *reserve;	/* free reserve batches */
 	u64 leaked;		/* retirees kept for ever: nothing left */
+	struct ttak_run *runs;	/* in progress, on the runners' stacks */
+	u64 run_tickets;	/* tickets handed out so far */
 } ttak_ebr;
 
 static struct ttak_retire_chunk ttak_reserve[TTAK_RESERVE_CHUNKS];
@@ -275,6 +283,7 @@ static void ttak_reclaim_pass(struct ttak_scan *scan,
 			      struct ttak_retire_chunk *own)
 {
 	struct ttak_retire_chunk *done;
+	struct ttak_run run, **pp;
 	u64 last_seq, bound;
 
 	if (own)
@@ -292,9 +301,44 @@ static void ttak_reclaim_pass(struct ttak_scan *scan,
 	ttak_scan_locked(scan);
 	bound = scan->any_inside ? scan->min_epoch : scan->global;
 	done = ttak_detach_safe(last_seq, bound);
+	if (done) {
+		/* no longer pending, not yet cleaned: visible to synchronize */
+		run.ticket = ++ttak_ebr.run_tickets;
+		run.next = ttak_ebr.runs;
+		ttak_ebr.runs = &run;
+	}
 	ttak_unlock(&ttak_ebr.lock);
+	if (!done)
+		return;
 
 	ttak_run_chunks(done);
+	ttak_lock(&ttak_ebr.lock);
+	for (pp = &ttak_ebr.runs; *pp != &run; pp = &(*pp)->next)
+		;
+	*pp = run.next;
+	ttak_unlock(&ttak_ebr.lock);
+}
+
+/* Wait for the cleanups other reclaimers had taken when this was called. */
+static void ttak_wait_runs(void)
+{
+	struct ttak_run *r;
+	u64 last;
+	bool busy;
+
+	ttak_lock(&ttak_ebr.lock);
+	last = ttak_ebr.run_tickets;
+	ttak_unlock(&ttak_ebr.lock);
+	for (;;) {
+		busy = false;
+		ttak_lock(&ttak_ebr.lock);
+		for (r = ttak_ebr.runs; r && !busy; r = r->next)
+			busy = r->ticket <= last;
+		ttak_unlock(&ttak_ebr.lock);
+		if (!busy)
+			return;
+		ttak_plat_wait_relax();
+	}
 }
 
 void ttak_epoch_reclaim(void)
@@ -335,6 +379,8 @@ void ttak_epoch_synchronize(void)
 	ttak_epoch_seal_own();
 	ttak_wait_readers();
 	ttak_epoch_reclaim();
+	/* what another thread detached meanwhile is cleaned before we return */
+	ttak_wait_runs();
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_synchronize);
 
@@ -460,6 +506,12 @@ ttak_lock_t *ttak_core_lock_at(size_t i)
 		return ttak_mem_lock_at(i);
 	i -= TTAK_REGISTRY_STRIPES;
 	return i ? NULL : &ttak_ebr.lock;
+}
+
+void ttak_core_fork_child(void)
+{
+	/* those runners stayed in the parent: their cleanups never run here */
+	ttak_ebr.runs = NULL;
 }
 
 int ttak_epoch_core_init(void)

@@ -75,5 +75,7 @@ void ttak_core_exit(void);
  * does not have. User space only.
  */
 ttak_lock_t *ttak_core_lock_at(size_t i);
+/* In a fork() child, every core lock held: forget the parent's other threads. */
+void ttak_core_fork_child(void);
 
 #endif /* TTAK_CORE_H */

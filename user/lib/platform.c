@@ -232,6 +232,7 @@ static void ttak_fork_child(void)
 		ttak_readers = self;
 		atomic_store(&ttak_nreaders, 1);
 	}
+	ttak_core_fork_child();
 	pthread_mutex_unlock(&ttak_registry_lock);
 	ttak_fork_unlock_core();
 }

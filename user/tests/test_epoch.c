@@ -657,3 +657,47 @@ TEST(enter_exit_in_a_loop_is_sanitizer_clean)
 	ASSERT_EQ(inside, 1000);
 	ASSERT_EQ(ttak_epoch_self.nesting, 0);
 }
+
+static atomic_bool sync_race_stop;
+static atomic_uint sync_race_cleaned;
+
+static void sync_race_cleanup(void *p)
+{
+	(void)p;
+	atomic_fetch_add(&sync_race_cleaned, 1);
+}
+
+static void *sync_race_reclaimer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&sync_race_stop))
+		ttak_epoch_reclaim();
+	return NULL;
+}
+
+/*
+ * Another thread's reclaim may take this thread's sealed batch and still
+ * be running its cleanups: synchronize returns only after they ran.
+ */
+TEST(synchronize_waits_for_cleanups_another_reclaim_runs)
+{
+	uint64_t end = tt_now_ms() + 300;
+	unsigned int rounds = 0, early = 0;
+	static int obj;
+	pthread_t t;
+
+	ASSERT_EQ(pthread_create(&t, NULL, sync_race_reclaimer, NULL), 0);
+	while (tt_now_ms() < end || rounds < 1000) {
+		ttak_epoch_retire(&obj, sync_race_cleanup);
+		ttak_epoch_synchronize();
+		rounds++;
+		if (atomic_load(&sync_race_cleaned) != rounds)
+			early++;
+		while (atomic_load(&sync_race_cleaned) != rounds)
+			;	/* catch up, so each round judges one object */
+	}
+	atomic_store(&sync_race_stop, true);
+	pthread_join(t, NULL);
+	printf("%u rounds\n", rounds);
+	ASSERT_EQ(early, 0);
+}

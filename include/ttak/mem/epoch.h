@@ -104,7 +104,11 @@ void ttak_epoch_reclaim(void);
  * ttak_epoch_synchronize() - Wait until every reader that is inside a
  * section now has left it, then reclaim (ttak extension).
  *
- * Context: must not be called inside a section.
+ * When it returns, the cleanup of every object retired before the call
+ * (and sealed, by this thread or a thread that exited) has run, also
+ * those another thread's reclaim had taken on and was still running.
+ *
+ * Context: must not be called inside a section, nor from a cleanup.
  */
 void ttak_epoch_synchronize(void);
 
