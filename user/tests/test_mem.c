@@ -729,14 +729,6 @@ TEST(concurrent_alloc_free_keeps_registry_consistent)
 	ASSERT_EQ(tt_live_bytes(), 0);
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
-
 /*
  * Random alloc / free / access against a model of what is live, so the
  * registry (an address-keyed table) sees inserts and removals in every
@@ -754,7 +746,7 @@ TEST(registry_matches_a_model_under_random_churn)
 	unsigned long op;
 
 	for (op = 0; op < 300000; op++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tt_rng(&seed);
 		size_t k = (size_t)(r >> 16) % SLOTS;
 
 		if (!live[k]) {

@@ -888,15 +888,6 @@ TEST(get_stats_ignores_null)
 	ttak_mem_tree_destroy(&tree);
 }
 
-/* Deterministic xorshift64* for the model tests. */
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
-
 enum { MODEL_SLOTS = 3000, MODEL_FREED = 512 };
 
 struct model_entry {
@@ -980,7 +971,7 @@ TEST(random_operations_match_a_model)
 
 	quiet_tree(&tree);
 	for (op = 0; op < 200000; op++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tt_rng(&seed);
 		struct model_entry *e = &m.e[(r >> 8) % MODEL_SLOTS];
 
 		switch (r % 8) {

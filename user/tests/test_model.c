@@ -61,38 +61,9 @@ static __attribute__((noinline)) void section_exit(void)
 	ttak_epoch_exit();
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 static unsigned int rnd(uint64_t *s, unsigned int n)
 {
-	return (unsigned int)(rng_next(s) % n);
-}
-
-static uint64_t test_seed(void)
-{
-	const char *s = getenv("TTAK_SEED");
-	uint64_t seed;
-
-	if (s && *s)
-		seed = strtoull(s, NULL, 0);
-	else
-		seed = (uint64_t)tt_now_ms() * 0x9e3779b97f4a7c15ULL ^
-		       ((uint64_t)getpid() << 32);
-	if (!seed)
-		seed = 1;
-	printf("  seed %#llx (re-run: TTAK_SEED=%#llx)\n",
-	       (unsigned long long)seed, (unsigned long long)seed);
-	fflush(stdout);
-	return seed;
+	return (unsigned int)(tt_rng(s) % n);
 }
 
 static size_t stride_of(size_t bytes)
@@ -731,7 +702,7 @@ static bool one_seed(uint64_t seed, unsigned long steps)
 TEST(single_thread_ops_match_the_model)
 {
 	unsigned long budget = tt_env_ms("TTAK_STRESS_MS", 2000) / 2;
-	uint64_t seed = test_seed(), start = tt_now_ms();
+	uint64_t seed = tt_seed(), start = tt_now_ms();
 	unsigned int runs = 0;
 
 	/* the first seed always runs; more while time is left */
@@ -1058,7 +1029,7 @@ TEST(threads_match_their_models)
 
 	memset(&sh, 0, sizeof(sh));
 	memset(cw, 0, sizeof(cw));
-	sh.seed = test_seed();
+	sh.seed = tt_seed();
 	ttak_mem_tree_init(&sh.tree);
 	ttak_mem_tree_set_manual_cleanup(&sh.tree, true);
 	ttak_epoch_gc_init(&sh.gc);

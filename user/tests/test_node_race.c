@@ -45,35 +45,6 @@ struct block_head {
 	void *self;
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static uint64_t test_seed(void)
-{
-	const char *s = getenv("TTAK_SEED");
-	uint64_t seed;
-
-	if (s && *s)
-		seed = strtoull(s, NULL, 0);
-	else
-		seed = (uint64_t)tt_now_ms() * 0x9e3779b97f4a7c15ULL ^
-		       (uint64_t)getpid();
-	if (!seed)
-		seed = 1;
-	printf("  seed %#llx (re-run: TTAK_SEED=%#llx)\n",
-	       (unsigned long long)seed, (unsigned long long)seed);
-	fflush(stdout);
-	return seed;
-}
-
 static unsigned long stress_ms(unsigned int tenths)
 {
 	return tt_env_ms("TTAK_STRESS_MS", 2000) * tenths / 10;
@@ -182,7 +153,7 @@ static void *worker_main(void *arg)
 
 	for (iter = 0; !atomic_load_explicit(&r->stop, memory_order_relaxed);
 	     iter++) {
-		void *p = atomic_load_explicit(&r->slot[rng_next(&s) % r->slots],
+		void *p = atomic_load_explicit(&r->slot[tt_rng(&s) % r->slots],
 					       memory_order_acquire);
 		ttak_mem_node_t *n = take(w, p, iter);
 
@@ -342,7 +313,7 @@ TEST(acquire_vs_cleanup_never_loses_a_held_node)
 	ttak_mem_tree_set_manual_cleanup(&tree, true);
 	r.tree = &tree;
 	r.slots = 16;
-	r.seed = test_seed();
+	r.seed = tt_seed();
 	run_race(&r, 2, true, stress_ms(STRESS_SHARE_A));
 	if (tt_failures())
 		return;	/* a node may be freed under a reference: no teardown */
@@ -367,7 +338,7 @@ TEST(release_vs_cleanup_and_rotate_stays_clean)
 	r.gc = &gc;
 	r.tree = &gc.tree;
 	r.slots = 4;
-	r.seed = test_seed();
+	r.seed = tt_seed();
 	run_race(&r, 2, false, stress_ms(STRESS_SHARE_B));
 	if (tt_failures())
 		return;

@@ -198,6 +198,31 @@ uint64_t tt_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t tt_rng(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dULL;
+}
+
+uint64_t tt_seed(void)
+{
+	const char *s = getenv("TTAK_SEED");
+	uint64_t seed;
+
+	if (s && *s)
+		seed = strtoull(s, NULL, 0);
+	else
+		seed = tt_now_ms() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	if (!seed)
+		seed = 1;
+	printf("  seed %#llx (re-run: TTAK_SEED=%#llx)\n",
+	       (unsigned long long)seed, (unsigned long long)seed);
+	fflush(stdout);
+	return seed;
+}
+
 void tt_sleep_ms(unsigned long ms)
 {
 	struct timespec ts = {

@@ -155,6 +155,13 @@ unsigned long tt_env_ms(const char *name, unsigned long def);
 /* Monotonic milliseconds, independent of the library's clock. */
 uint64_t tt_now_ms(void);
 void tt_sleep_ms(unsigned long ms);
+/* Deterministic xorshift64*: the next number of the sequence in *@state. */
+uint64_t tt_rng(uint64_t *state);
+/*
+ * Seed of a random test: TTAK_SEED if set, else from the clock; printed
+ * with the line that re-runs it. Never 0.
+ */
+uint64_t tt_seed(void);
 /* Blocks and bytes live in ttak's allocator right now. */
 size_t tt_live_blocks(void);
 size_t tt_live_bytes(void);
