@@ -6,8 +6,12 @@
 #   debug      the same suite on the debug kernel (KASAN, kmemleak, lockdep,
 #              DEBUG_ATOMIC_SLEEP, debugobjects, failslab), then the
 #              debug-kernel/debug-init.sh fragment: kmemleak after the
-#              suite and fault injection with fail-nth over module load,
-#              the `control` commands and the in-kernel lesson 40
+#              suite, fault injection with fail-nth over module load,
+#              the `control` commands and the in-kernel lesson 40, and
+#              the torture (ttak_torture.ko) under a random failslab
+#
+# Every guest runs with 4 CPUs (run-vm.sh's TTAK_VM_SMP) and fails if fewer
+# come online; the suite's torture test takes 20 s of each tier.
 #   checkers   debug-kernel/prove-checkers.sh: one broken canary module
 #              per checker must make the runner FAIL with that checker's
 #              report, a clean control module must PASS

@@ -34,7 +34,14 @@
 #      check_state) and, if the write failed, be exactly as before it;
 #      then the state is put back with fault-free commands. After each
 #      class ttak.ko is unloaded and kmemleak must find nothing.
-#   3. a summary line: distinct failure points (values of N at which an
+#   3. the torture under failslab: ttak_torture.ko (see
+#      kernel/ttak_torture.c) for TTAK_TORTURE_FS_S seconds while failslab
+#      fails TTAK_TORTURE_FS_PCT percent of the slab allocations made
+#      inside ttak.ko's text (probability-based, stack-trace filter as
+#      above). Its insmod must pass (no read of a freed object, no lost
+#      reference), failures must really have been injected, and kmemleak
+#      must find nothing after the unload; splats fail through the runner.
+#   4. a summary line: distinct failure points (values of N at which an
 #      allocation really failed) per class and in total.
 #
 # Failure points are counted with the fault attributes' `times` counters,
@@ -48,6 +55,9 @@
 #   TTAK_FI_CLASSES  default "insmod begin begin-vmalloc carve retire
 #                    rotate rotate-held lesson40"; empty = leak check only
 #   TTAK_FI_MAX_N    default 400, the most attempts per class
+#   TTAK_TORTURE_FS_S    default 10, seconds of the torture under failslab
+#   TTAK_TORTURE_FS_PCT  default 2, its failslab probability in percent
+# The torture step runs only when TTAK_FI_CLASSES is not empty.
 
 set -eu
 
@@ -57,6 +67,8 @@ if [ -r "$TTAK_DIR/debug-init.conf" ]; then
 fi
 FI_CLASSES=${TTAK_FI_CLASSES-insmod begin begin-vmalloc carve retire rotate rotate-held lesson40}
 FI_MAX_N=${TTAK_FI_MAX_N:-400}
+TORTURE_FS_S=${TTAK_TORTURE_FS_S:-10}
+TORTURE_FS_PCT=${TTAK_TORTURE_FS_PCT:-2}
 DBG=/sys/kernel/debug
 D=$DBG/ttak
 KML=$DBG/kmemleak
@@ -65,6 +77,7 @@ FP=$DBG/fail_page_alloc
 KO=$TTAK_DIR/ttak.ko
 LKO=$TTAK_DIR/ttak_lesson40_test.ko
 HKO=$TTAK_DIR/ttak_epoch_hold_test.ko
+TKO=$TTAK_DIR/ttak_torture.ko
 # Long enough for the faulted rotation and the snapshot after it.
 HOLD_MS=1500
 # Module text lives here on x86-64 (MODULES_VADDR .. MODULES_END).
@@ -567,11 +580,69 @@ fi_class() {	# fi_class class
 	leak_check "faults: $cls"
 }
 
+# --- torture under failslab -------------------------------------------------
+
+# ttak_torture.ko while failslab fails a share of ttak.ko's slab
+# allocations at random (tree nodes, tracked blocks, retire batches,
+# generations): the failures must be absorbed or refused without a read
+# of freed memory, a lost reference, a leak or a splat.
+torture_failslab() {
+	name="torture under failslab ($TORTURE_FS_PCT% of ttak.ko's slab allocations, ${TORTURE_FS_S}s)"
+	if [ ! -f "$TKO" ]; then
+		tap ok "$name # SKIP no $TKO"
+		tap ok "kmemleak after the torture # SKIP not run"
+		return 0
+	fi
+	bad=0
+	load_clean || { tap not-ok "$name: ttak.ko does not load"; return 0; }
+	set -- $(ttak_range)
+	if [ "$1" = bad ]; then
+		unload
+		tap not-ok "$name: cannot read ttak.ko's address"
+		return 0
+	fi
+	fi_aim "$1" "$2"
+	echo 1 >"$FS/interval"
+	fi_times_reset
+	mark=$(dmesg | wc -l)
+	echo "$TORTURE_FS_PCT" >"$FS/probability"
+	# gzip: one real load, as for the classes above
+	gzip -c "$TKO" >/tmp/ttak_torture.ko.gz
+	insmod /tmp/ttak_torture.ko.gz duration_s="$TORTURE_FS_S"
+	trc=$?
+	echo 0 >"$FS/probability"
+	set -- $(fi_times_used)
+	fi_disarm
+	injected=$1
+	tlog=$(dmesg | tail -n +$((mark + 1)) | grep 'ttak_torture: ')
+	echo "$tlog" | sed 's/^/# /'
+	[ ! -d /sys/module/ttak_torture ] || rmmod ttak_torture ||
+		complain "rmmod ttak_torture failed"
+	unload
+	counts=$(echo "$tlog" | sed -n 's/.*ttak_torture: counts: //p' |
+		tr '\n' ' ')
+	pick() {
+		echo " $counts" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+	}
+	msg="$injected failures injected; bad_reads=$(pick bad_reads)"
+	msg="$msg lost_refs=$(pick lost_refs) softirq_reads=$(pick softirq_reads)"
+	msg="$msg acquires=$(pick acquires) add_failures=$(pick add_failures)"
+	msg="$msg begin_failures=$(pick begin_failures)"
+	note "torture under failslab: insmod status $trc, $msg"
+	if [ "$trc" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$injected" -gt 0 ] &&
+	   echo "$tlog" | grep -q 'ttak_torture: PASS'; then
+		tap ok "$name: $msg"
+	else
+		tap not-ok "$name: insmod status $trc, $msg"
+	fi
+	leak_check "the torture under failslab"
+}
+
 # --- main --------------------------------------------------------------------
 
 nclasses=$(echo $FI_CLASSES | wc -w)
 echo "TAP version 13"
-echo "1..$((nclasses ? 2 * nclasses + 2 : 1))"
+echo "1..$((nclasses ? 2 * nclasses + 4 : 1))"
 note "suite status $TTAK_RC; kernel $(uname -r)"
 
 # Whatever the suite left loaded is its own failure; unload it for a
@@ -600,6 +671,7 @@ fi_cache_filter
 for cls in $FI_CLASSES; do
 	fi_class "$cls"
 done
+torture_failslab
 
 note "fault injection: $total_points distinct failure points:$summary"
 if [ "$total_points" -gt 0 ]; then

@@ -50,7 +50,8 @@
 # fails a run that had passed.
 #
 # Verdict: FAIL if the guest never prints its end marker (crash, hang,
-# timeout), ttak.sh's status is non-zero, any TAP result is `not ok`
+# timeout), fewer CPUs came online than TTAK_VM_SMP asked for, ttak.sh's
+# status is non-zero, any TAP result is `not ok`
 # (directives SKIP and TODO excepted), a TAP plan is not met, there are no
 # results at all, or after the start marker the console (live messages plus
 # a dump of the kernel log at the end) shows BUG:, WARNING:, Oops, a panic,
@@ -70,7 +71,13 @@
 #   TTAK_VM_EXTRA_INIT     same as --extra-init
 #   TTAK_VM_APPEND         same as --append
 #   TTAK_VM_TIMEOUT        same as --timeout
-#   TTAK_VM_MEM, TTAK_VM_SMP  guest RAM (default 1G) and CPUs (default 2)
+#   TTAK_VM_MEM            guest RAM (default 1G)
+#   TTAK_VM_SMP            QEMU -smp (default 4,sockets=4,cores=1,threads=1:
+#                          one CPU per socket, so that the firmware's MP
+#                          table lists all four and a kernel without ACPI
+#                          brings them up). The guest fails the run when
+#                          fewer CPUs than the leading count (or cpus=N)
+#                          come online.
 #   TTAK_VM_VERBOSE=1      echo the whole console, not just the guest's run
 #   TTAK_JOBS              make -j (default nproc)
 set -eu
@@ -197,6 +204,14 @@ st_src=${TTAK_VM_SELFTESTS_SRC:-$repo/tools/testing/selftests/ttak}
 [ $demo -eq 1 ] || [ -f "$st_src/Makefile" ] || die "no selftests Makefile in $st_src"
 [ -z "$extra_init" ] || [ -r "$extra_init" ] || die "cannot read $extra_init"
 jobs=${TTAK_JOBS:-$(nproc)}
+smp=${TTAK_VM_SMP:-4,sockets=4,cores=1,threads=1}
+# The CPUs the guest must see online: the leading count, or cpus=N.
+case $smp in
+[0-9]*) want_cpus=${smp%%,*} ;;
+*cpus=[0-9]*) want_cpus=${smp#*cpus=}; want_cpus=${want_cpus%%,*} ;;
+*) want_cpus=1 ;;
+esac
+case $want_cpus in '' | *[!0-9]*) die "cannot read a CPU count from TTAK_VM_SMP='$smp'" ;; esac
 
 work=${TTAK_VM_WORK:-/tmp/ttak-vm}/$target
 mkdir -p "$work"
@@ -331,8 +346,8 @@ else
 	main=/ttak/ttak.sh
 fi
 [ -z "$extra_init" ] || cp "$extra_init" "$root/ttak/extra-init.sh"
-printf 'export TTAK_VM_TARGET=%s TTAK_DIR=/ttak\nTTAK_VM_MAIN=%s\n' \
-	"$target" "$main" >"$root/ttak/vm.conf"
+printf 'export TTAK_VM_TARGET=%s TTAK_DIR=/ttak\nTTAK_VM_MAIN=%s\nTTAK_VM_CPUS=%s\n' \
+	"$target" "$main" "$want_cpus" >"$root/ttak/vm.conf"
 initrd=$work/initramfs.cpio
 # Uncompressed: the debug kernel may lack a decompressor, and TCG is slow
 # at inflating.
@@ -341,7 +356,7 @@ initrd=$work/initramfs.cpio
 # --- Boot ------------------------------------------------------------------
 
 log=$work/console.log
-say "booting $target (timeout ${tmo}s); console log: $log"
+say "booting $target with -smp $smp (timeout ${tmo}s); console log: $log"
 # oops=panic with panic=-1: an oops leaves locks held and the guest would
 # hang until the timeout; a panic resets at once and -no-reboot ends QEMU.
 # loglevel=5 shows warnings live; the kernel log is dumped in full at the end.
@@ -367,7 +382,7 @@ start=$(date +%s)
 {
 	qrc=0
 	timeout -k 10 "$tmo" qemu-system-x86_64 -accel tcg \
-		-m "${TTAK_VM_MEM:-1G}" -smp "${TTAK_VM_SMP:-2}" \
+		-m "${TTAK_VM_MEM:-1G}" -smp "$smp" \
 		-nographic -nodefaults -no-reboot -serial stdio \
 		-kernel "$bzimage" -initrd "$initrd" -append "$cmdline" \
 		</dev/null 2>&1 || qrc=$?

@@ -85,6 +85,11 @@ state == "boot" {
 
 /^TTAK-VM-DMESG-(BEGIN|END)/ { next }
 
+/^TTAK-VM-CPUS: FAIL: / {
+	fail(substr($0, length("TTAK-VM-CPUS: FAIL: ") + 1))
+	next
+}
+
 {
 	# Peel the nesting prefixes off a possible TAP line.
 	s = $0

@@ -14,6 +14,11 @@
 #   10   rmmod with live and retired generations frees all of them
 #   11   background rotation flushes on its own (rotate_interval_ms=200)
 #   12   a retire over the pressure threshold kicks the rotation at once
+#   13   ttak_torture.ko: epoch readers in task, softirq and hardirq
+#        context against writers that retire what they read, mem tree
+#        references against a cleaner, arena generations, for
+#        $TTAK_TORTURE_S seconds (default 20); fails on any read of a
+#        freed object, any lost reference, or no softirq reader at all
 #
 # Run as root. The modules are taken from $TTAK_DIR (default: this
 # script's directory) when ttak.ko is there, else from the installed tree
@@ -136,6 +141,60 @@ ctl() {
 	echo "$1" >"$dfs/control"
 }
 
+# torture_count NAME: the value of NAME=<n> in the torture's count lines.
+torture_count() {
+	echo " $torture_counts" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+}
+
+# ttak_torture.ko runs in its insmod and fails it on a bad read or a lost
+# reference; the counts must also show that the softirq readers ran.
+torture() {
+	name="torture: epoch readers in every context, writers, mem tree, arena"
+	secs=${TTAK_TORTURE_S:-20}
+	if [ "$(grep -c '^processor' /proc/cpuinfo)" -lt 2 ]; then
+		ok "$name # SKIP needs two CPUs"
+		return
+	fi
+	if ! load_ttak; then
+		not_ok "$name: insmod ttak.ko failed"
+		return
+	fi
+	mark_klog
+	if [ -n "${TTAK_VM_TARGET:-}" ]; then
+		# busybox insmod retries a failed finit_module() with
+		# init_module(), which would run a failing torture twice; the
+		# kernel refuses a gzip file in finit_module() at once
+		gzip -c "$dir/ttak_torture.ko" >"$tmp/ttak_torture.ko.gz"
+		insmod "$tmp/ttak_torture.ko.gz" duration_s="$secs"
+	elif [ -f "$dir/ttak_torture.ko" ]; then
+		insmod "$dir/ttak_torture.ko" duration_s="$secs"
+	else
+		modprobe ttak_torture duration_s="$secs"
+	fi
+	rc=$?
+	log=$(klog | grep 'ttak_torture: ')
+	echo "$log" | diag
+	! loaded ttak_torture || rmmod ttak_torture
+	rmmod ttak || not_ok "$name: rmmod ttak failed"
+	torture_counts=$(echo "$log" | sed -n 's/.*ttak_torture: counts: //p' |
+		tr '\n' ' ')
+	soft=$(torture_count softirq_reads)
+	bad=$(torture_count bad_reads)
+	lost=$(torture_count lost_refs)
+	counts="cpus=$(torture_count cpus) reads=$(torture_count reads)"
+	counts="$counts softirq_reads=${soft:-?}"
+	counts="$counts softirq_over_task=$(torture_count softirq_over_task)"
+	counts="$counts hardirq_reads=$(torture_count hardirq_reads)"
+	counts="$counts bad_reads=${bad:-?} acquires=$(torture_count acquires)"
+	counts="$counts lost_refs=${lost:-?} rotations=$(torture_count rotations)"
+	if [ "$rc" -eq 0 ] && [ "${soft:-0}" -gt 0 ] && [ "${bad:-1}" -eq 0 ] &&
+	   [ "${lost:-1}" -eq 0 ] && echo "$log" | grep -q 'ttak_torture: PASS'; then
+		ok "$name ($counts)"
+	else
+		not_ok "$name (insmod status $rc; $counts)"
+	fi
+}
+
 # The memory of a flushed generation waits for a reader that may hold it.
 reader_holds_flush() {
 	hold_ms=3000
@@ -235,7 +294,7 @@ grep -q ' /sys/kernel/debug debugfs ' /proc/mounts ||
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..12"
+echo "1..13"
 bad_param "generation_bytes=0 refused" "generation_bytes=0 out of range" \
 	generation_bytes=0
 bad_param "chunk larger than the generation refused" "chunk_bytes=8192 invalid" \
@@ -269,6 +328,7 @@ rotation "background rotation flushes on its own" periodic \
 	rotate_interval_ms=200
 rotation "pressure over the threshold kicks the rotation" kick \
 	rotate_interval_ms=600000 pressure_threshold=4096
+torture
 
 echo "# $n tests, $failed failed"
 [ "$failed" = 0 ]
