@@ -842,7 +842,7 @@ static void torture_sum(struct torture_totals *t)
 }
 
 /* Print the counts and judge them; returns 0 for PASS. */
-static int torture_verdict(unsigned int cpus)
+static int torture_verdict(unsigned int cpus, u64 run_ns, u64 stop_ns)
 {
 	struct torture_arena *a = &torture_arena_state;
 	struct torture_cleaner *c = &torture_cleaner_state;
@@ -868,9 +868,10 @@ static int torture_verdict(unsigned int cpus)
 	pr_info("counts: lookups=%lu misses=%lu refused=%lu acquires=%lu lost_refs=%lu bad_blocks=%lu cleanups=%lu readds=%lu add_failures=%lu\n",
 		t.lookups, t.misses, t.refused, t.acquires, t.lost_refs,
 		t.bad_blocks, c->cleanups, c->readds, c->add_failures);
-	pr_info("counts: generations=%lu chunks=%lu rotations=%lu begin_failures=%lu bad_chunks=%lu\n",
+	pr_info("counts: generations=%lu chunks=%lu rotations=%lu begin_failures=%lu bad_chunks=%lu run_ms=%llu stop_ms=%llu\n",
 		a->generations, a->chunks, a->rotations, a->begin_failures,
-		a->bad_chunks);
+		a->bad_chunks, div_u64(run_ns, NSEC_PER_MSEC),
+		div_u64(stop_ns, NSEC_PER_MSEC));
 
 	if (bad || t.lost_refs || t.bad_blocks || a->bad_chunks ||
 	    atomic_long_read(&torture_objs_poisoned_bad)) {
@@ -953,6 +954,7 @@ static void torture_teardown(void)
 static int __init torture_init(void)
 {
 	unsigned int cpus = num_online_cpus();
+	u64 t0, t1, t2;
 	int err;
 
 	err = torture_check_params();
@@ -970,6 +972,7 @@ static int __init torture_init(void)
 	err = torture_setup();
 	if (!err)
 		err = torture_create_threads();
+	t0 = ktime_get_ns();
 	if (!err) {
 		unsigned int s;
 
@@ -978,10 +981,12 @@ static int __init torture_init(void)
 		for (s = 0; s < duration_s; s++)
 			msleep(MSEC_PER_SEC);
 	}
+	t1 = ktime_get_ns();
 	if (torture_cpus)
 		torture_stop_all();
+	t2 = ktime_get_ns();
 	if (!err)
-		err = torture_verdict(cpus);
+		err = torture_verdict(cpus, t1 - t0, t2 - t1);
 	else
 		pr_err("FAIL (setup error %d)\n", err);
 	torture_teardown();

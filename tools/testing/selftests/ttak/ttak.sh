@@ -17,7 +17,8 @@
 #   13   ttak_torture.ko: epoch readers in task, softirq and hardirq
 #        context against writers that retire what they read, mem tree
 #        references against a cleaner, arena generations, for
-#        $TTAK_TORTURE_S seconds (default 20); fails on any read of a
+#        $TTAK_TORTURE_S seconds (default 20, 10 on the VM's debug
+#        kernel); fails on any read of a
 #        freed object, any lost reference, or no softirq reader at all
 #
 # Run as root. The modules are taken from $TTAK_DIR (default: this
@@ -151,6 +152,8 @@ torture_count() {
 torture() {
 	name="torture: epoch readers in every context, writers, mem tree, arena"
 	secs=${TTAK_TORTURE_S:-20}
+	# KASAN and lockdep under TCG: half the time does as much work
+	[ "${TTAK_VM_TARGET:-}" != debug ] || secs=${TTAK_TORTURE_S:-10}
 	if [ "$(grep -c '^processor' /proc/cpuinfo)" -lt 2 ]; then
 		ok "$name # SKIP needs two CPUs"
 		return
