@@ -480,17 +480,6 @@ static int torture_writer_fn(void *arg)
 	return 0;
 }
 
-static bool torture_try_acquire(ttak_mem_node_t *node)
-{
-#ifdef TTAK_TORTURE_TRY_ACQUIRE
-	return ttak_mem_node_try_acquire(node);
-#else
-	/* no way to refuse: the checks after the section tell */
-	ttak_mem_node_acquire(node);
-	return true;
-#endif
-}
-
 /* Still in the tree: the reference we hold must keep it there. */
 static bool torture_node_kept(void *ptr, ttak_mem_node_t *node)
 {
@@ -521,7 +510,7 @@ static int torture_finder_fn(void *arg)
 			/* let the cleaner judge the node meanwhile */
 			if (r & 0x100)
 				udelay(1 + ((r >> 12) & 7));
-			got = torture_try_acquire(node);
+			got = ttak_mem_node_try_acquire(node);
 		}
 		ttak_epoch_exit();
 
