@@ -56,7 +56,6 @@ static struct {
 	struct ttak_retire_chunk *spare;
 	size_t nspare;
 	struct ttak_retire_chunk *reserve;	/* free reserve batches */
-	u64 leaked;		/* retirees kept for ever: nothing left */
 	struct ttak_run *runs;	/* in progress, on the runners' stacks */
 	u64 run_tickets;	/* tickets handed out so far */
 } ttak_ebr;
@@ -412,9 +411,6 @@ static struct ttak_retire_chunk *ttak_retire_no_memory(void *ptr,
 		c = ttak_reserve_get();
 	if (c)
 		return c;
-	ttak_lock(&ttak_ebr.lock);
-	ttak_ebr.leaked++;
-	ttak_unlock(&ttak_ebr.lock);
 	ttak_plat_err("retire inside a section: no memory and no reserve; the object is kept, never freed\n");
 	return NULL;
 }

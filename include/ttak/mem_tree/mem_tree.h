@@ -131,6 +131,8 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
  * @node: the node; NULL or a node of another tree is refused.
  *
  * The node is freed after a grace period; the caller owns the block.
+ * Remove is the owner's free of the node: references others hold do not
+ * keep it, so call it only when nobody else holds one.
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
  */
@@ -248,8 +250,9 @@ void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now);
  * @tree: the tree.
  * @ptr: the block address.
  *
- * The node returned stays valid while the caller holds a reference, or
- * until the caller leaves the epoch section it was found in, or - with
+ * The node returned stays valid while the caller holds a reference (unless
+ * its owner removes it, see ttak_mem_tree_remove()), or until the caller
+ * leaves the epoch section it was found in, or - with
  * neither - until the next cleanup of @tree that may free it. Nodes are
  * freed only after a grace period, never under a reader's feet.
  *
