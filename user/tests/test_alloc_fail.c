@@ -151,6 +151,16 @@ static size_t damaged(unsigned int first)
 	return n;
 }
 
+/* After a grace period: every object cleaned exactly once, none early. */
+static void check_cleaned_once_after_synchronize(void)
+{
+	ttak_epoch_synchronize();
+	CHECK_EQ(atomic_load(&early), 0);
+	CHECK_EQ(atomic_load(&bad), 0);
+	CHECK_EQ(not_once(0, NULL), 0);
+	CHECK_EQ(ttak_epoch_pending(), 0);
+}
+
 /*
  * (a) Inside its own section, a thread that cannot allocate a batch
  * retires objects: none may be cleaned before the section ends.
@@ -175,11 +185,7 @@ TEST(retire_in_own_section_without_memory_waits_for_exit)
 	ttak_epoch_exit();
 	ASSERT_GT(n, 0);
 
-	ttak_epoch_synchronize();
-	CHECK_EQ(atomic_load(&early), 0);
-	CHECK_EQ(atomic_load(&bad), 0);
-	CHECK_EQ(not_once(0, NULL), 0);
-	CHECK_EQ(ttak_epoch_pending(), 0);
+	check_cleaned_once_after_synchronize();
 }
 
 struct holder {
@@ -256,11 +262,7 @@ TEST(retire_in_section_without_memory_waits_for_both_sections)
 	holder_stop(&h);
 	ASSERT_GT(n, 0);
 
-	ttak_epoch_synchronize();
-	CHECK_EQ(atomic_load(&early), 0);
-	CHECK_EQ(atomic_load(&bad), 0);
-	CHECK_EQ(not_once(0, NULL), 0);
-	CHECK_EQ(ttak_epoch_pending(), 0);
+	check_cleaned_once_after_synchronize();
 }
 
 /*
@@ -359,11 +361,7 @@ TEST(retire_outside_section_without_memory_waits_for_other_reader)
 	holder_stop(&h);
 	ASSERT_GT(n, 0);
 
-	ttak_epoch_synchronize();
-	CHECK_EQ(atomic_load(&early), 0);
-	CHECK_EQ(atomic_load(&bad), 0);
-	CHECK_EQ(not_once(0, NULL), 0);
-	CHECK_EQ(ttak_epoch_pending(), 0);
+	check_cleaned_once_after_synchronize();
 }
 
 /*

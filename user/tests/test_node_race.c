@@ -348,6 +348,20 @@ TEST(release_vs_cleanup_and_rotate_stays_clean)
 	ASSERT_EQ(tt_live_blocks(), 0);
 }
 
+/* @tree, manual, tracking @p as garbage: added, then released to 0. */
+static bool garbage_tree(ttak_mem_tree_t *tree, void *p)
+{
+	ttak_mem_node_t *n;
+
+	ttak_mem_tree_init(tree);
+	ttak_mem_tree_set_manual_cleanup(tree, true);
+	n = ttak_mem_tree_add(tree, p, BLOCK_BYTES, 0, false);
+	if (!CHECK_NOT_NULL(n))
+		return false;
+	ttak_mem_node_release(n);
+	return true;
+}
+
 /*
  * Deterministic form of (a): the node is found inside a section, a
  * cleanup takes it out before the reference is taken. Both acquire
@@ -361,11 +375,7 @@ TEST(acquire_of_node_cleaned_inside_the_section_is_enoent)
 	struct ttak_mem_tree_stats st;
 
 	ASSERT_NOT_NULL(p);
-	ttak_mem_tree_init(&tree);
-	ttak_mem_tree_set_manual_cleanup(&tree, true);
-	n = ttak_mem_tree_add(&tree, p, BLOCK_BYTES, 0, false);
-	ASSERT_NOT_NULL(n);
-	ttak_mem_node_release(n);
+	ASSERT(garbage_tree(&tree, p));
 
 	ttak_epoch_enter();
 	n = ttak_mem_tree_find_node(&tree, p);
@@ -403,11 +413,7 @@ TEST(acquire_before_cleanup_keeps_node_and_block)
 	struct ttak_mem_tree_stats st;
 
 	ASSERT_NOT_NULL(p);
-	ttak_mem_tree_init(&tree);
-	ttak_mem_tree_set_manual_cleanup(&tree, true);
-	n = ttak_mem_tree_add(&tree, p, BLOCK_BYTES, 0, false);
-	ASSERT_NOT_NULL(n);
-	ttak_mem_node_release(n);
+	ASSERT(garbage_tree(&tree, p));
 
 	ttak_epoch_enter();
 	n = ttak_mem_tree_find_node(&tree, p);
