@@ -133,28 +133,31 @@ struct torture_block {
 	atomic_t touches;
 };
 
+/* What one interrupt-context reader saw; its timer callback is the writer. */
+struct torture_irq_counts {
+	unsigned long reads;
+	unsigned long bad;
+	unsigned long over_task;	/* landed inside the task's section */
+	unsigned long in_enter;		/* landed in the task's enter */
+	unsigned long overtaken;	/* epoch moved past a watched read */
+	unsigned long wrong_ctx;	/* ran outside its expected context */
+};
+
+/* A softirq or hardirq reader of one CPU. */
+struct torture_irq_reader {
+	struct hrtimer timer;
+	u32 rnd;
+	struct torture_irq_counts n;
+};
+
 struct torture_cpu {
 	struct task_struct *task;
-	struct hrtimer soft_timer;
-	struct hrtimer hard_timer;
-	u32 soft_rnd;
-	u32 hard_rnd;
+	struct torture_irq_reader soft;
+	struct torture_irq_reader hard;
 	int task_state;		/* TORTURE_TASK_* of this CPU's reader */
-	/* each counter has one writer: the thread or one timer callback */
+	/* written by the thread only */
 	unsigned long reads;
 	unsigned long bad_reads;
-	unsigned long soft_reads;
-	unsigned long soft_bad;
-	unsigned long soft_over_task;
-	unsigned long soft_in_enter;
-	unsigned long soft_overtaken;
-	unsigned long soft_wrong_ctx;
-	unsigned long hard_reads;
-	unsigned long hard_bad;
-	unsigned long hard_over_task;
-	unsigned long hard_in_enter;
-	unsigned long hard_overtaken;
-	unsigned long hard_wrong_ctx;
 };
 
 /* Where the task reader is, for the interrupts that land on its CPU. */
@@ -336,77 +339,71 @@ static u64 torture_jitter_ns(u32 *rnd, unsigned int period_us)
 	return (u64)us * NSEC_PER_USEC;
 }
 
-static enum hrtimer_restart torture_soft_fn(struct hrtimer *t)
+/*
+ * One section of an interrupt-context reader, which landed while the
+ * CPU's task reader was in state @task. Landed in the task reader's
+ * ttak_epoch_enter(), the section nests over one being entered: it holds
+ * for @long_hold_us (watched, extended up to @ext_us), long enough for
+ * the writers to retire and free what it read in case the nesting left it
+ * unprotected. Elsewhere it holds @hold_us only: long sections that are
+ * protected merely delay every grace period. @in_ctx: the callback runs
+ * in the context it was armed for.
+ */
+static enum hrtimer_restart torture_irq_section(struct torture_irq_reader *ir,
+						int task, bool in_ctx,
+						unsigned int hold_us,
+						unsigned int long_hold_us,
+						unsigned int ext_us,
+						unsigned int period_us)
 {
-	struct torture_cpu *pc = container_of(t, struct torture_cpu,
-					      soft_timer);
-	int task = READ_ONCE(pc->task_state);
+	struct torture_irq_counts *n = &ir->n;
 	bool ok;
 
-	/*
-	 * Landed in the task reader's ttak_epoch_enter(): the softirq's
-	 * section nests over one being entered. Hold it long enough for
-	 * the writers to retire and free what it read, in case the nesting
-	 * left it unprotected. Elsewhere hold briefly: long sections that
-	 * are protected only delay every grace period.
-	 */
 	ttak_epoch_enter();
 	if (task == TORTURE_TASK_ENTERING)
-		ok = torture_read_watch(softirq_long_hold_us, 50000,
-					&pc->soft_overtaken);
+		ok = torture_read_watch(long_hold_us, ext_us, &n->overtaken);
 	else
-		ok = torture_read(softirq_hold_us);
+		ok = torture_read(hold_us);
 	ttak_epoch_exit();
 
-	if (in_serving_softirq())
-		pc->soft_reads++;
+	if (in_ctx)
+		n->reads++;
 	else
-		pc->soft_wrong_ctx++;
+		n->wrong_ctx++;
 	if (!ok)
-		pc->soft_bad++;
+		n->bad++;
 	if (task == TORTURE_TASK_ENTERING)
-		pc->soft_in_enter++;
+		n->in_enter++;
 	else if (task == TORTURE_TASK_INSIDE)
-		pc->soft_over_task++;
+		n->over_task++;
 
 	if (READ_ONCE(torture_stopping))
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(torture_jitter_ns(&pc->soft_rnd,
-							     softirq_period_us)));
+	hrtimer_forward_now(&ir->timer,
+			    ns_to_ktime(torture_jitter_ns(&ir->rnd, period_us)));
 	return HRTIMER_RESTART;
+}
+
+static enum hrtimer_restart torture_soft_fn(struct hrtimer *t)
+{
+	struct torture_cpu *pc = container_of(t, struct torture_cpu,
+					      soft.timer);
+
+	return torture_irq_section(&pc->soft, READ_ONCE(pc->task_state),
+				   in_serving_softirq(), softirq_hold_us,
+				   softirq_long_hold_us, 50000,
+				   softirq_period_us);
 }
 
 static enum hrtimer_restart torture_hard_fn(struct hrtimer *t)
 {
 	struct torture_cpu *pc = container_of(t, struct torture_cpu,
-					      hard_timer);
-	int task = READ_ONCE(pc->task_state);
-	bool ok;
+					      hard.timer);
 
-	ttak_epoch_enter();
-	if (task == TORTURE_TASK_ENTERING)
-		ok = torture_read_watch(10 * hardirq_hold_us, 2000,
-					&pc->hard_overtaken);
-	else
-		ok = torture_read(hardirq_hold_us);
-	ttak_epoch_exit();
-
-	if (in_hardirq())
-		pc->hard_reads++;
-	else
-		pc->hard_wrong_ctx++;
-	if (!ok)
-		pc->hard_bad++;
-	if (task == TORTURE_TASK_ENTERING)
-		pc->hard_in_enter++;
-	else if (task == TORTURE_TASK_INSIDE)
-		pc->hard_over_task++;
-
-	if (READ_ONCE(torture_stopping))
-		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(torture_jitter_ns(&pc->hard_rnd,
-							     hardirq_period_us)));
-	return HRTIMER_RESTART;
+	return torture_irq_section(&pc->hard, READ_ONCE(pc->task_state),
+				   in_hardirq(), hardirq_hold_us,
+				   10 * hardirq_hold_us, 2000,
+				   hardirq_period_us);
 }
 
 /* Bound to one CPU: task-context sections, and that CPU's timers. */
@@ -416,13 +413,13 @@ static int torture_reader_fn(void *arg)
 	u32 rnd = torture_seed();
 	unsigned long iter = 0;
 
-	hrtimer_start(&pc->soft_timer,
-		      ns_to_ktime(torture_jitter_ns(&pc->soft_rnd,
+	hrtimer_start(&pc->soft.timer,
+		      ns_to_ktime(torture_jitter_ns(&pc->soft.rnd,
 						    softirq_period_us)),
 		      HRTIMER_MODE_REL_PINNED_SOFT);
 	if (hardirq_period_us)
-		hrtimer_start(&pc->hard_timer,
-			      ns_to_ktime(torture_jitter_ns(&pc->hard_rnd,
+		hrtimer_start(&pc->hard.timer,
+			      ns_to_ktime(torture_jitter_ns(&pc->hard.rnd,
 							    hardirq_period_us)),
 			      HRTIMER_MODE_REL_PINNED_HARD);
 
@@ -741,8 +738,8 @@ static void torture_stop_all(void)
 		torture_stop(&torture_cpus[cpu].task);
 	/* no reader left to start a timer; the callbacks stop re-arming */
 	for_each_possible_cpu(cpu) {
-		hrtimer_cancel(&torture_cpus[cpu].soft_timer);
-		hrtimer_cancel(&torture_cpus[cpu].hard_timer);
+		hrtimer_cancel(&torture_cpus[cpu].soft.timer);
+		hrtimer_cancel(&torture_cpus[cpu].hard.timer);
 	}
 	for (i = 0; i < TORTURE_MAX_THREADS; i++) {
 		torture_stop(&torture_writers[i].task);
@@ -781,14 +778,22 @@ static void torture_flush(void)
 
 struct torture_totals {
 	unsigned long reads, bad_reads;
-	unsigned long soft_reads, soft_bad, soft_over_task, soft_in_enter;
-	unsigned long soft_overtaken, soft_wrong_ctx;
-	unsigned long hard_reads, hard_bad, hard_over_task, hard_in_enter;
-	unsigned long hard_overtaken, hard_wrong_ctx;
+	struct torture_irq_counts soft, hard;
 	unsigned long replaced, syncs, alloc_failures;
 	unsigned long lookups, misses, refused, acquires, lost_refs;
 	unsigned long bad_blocks;
 };
+
+static void torture_irq_add(struct torture_irq_counts *sum,
+			    const struct torture_irq_counts *n)
+{
+	sum->reads += n->reads;
+	sum->bad += n->bad;
+	sum->over_task += n->over_task;
+	sum->in_enter += n->in_enter;
+	sum->overtaken += n->overtaken;
+	sum->wrong_ctx += n->wrong_ctx;
+}
 
 static void torture_sum(struct torture_totals *t)
 {
@@ -801,18 +806,8 @@ static void torture_sum(struct torture_totals *t)
 
 		t->reads += pc->reads;
 		t->bad_reads += pc->bad_reads;
-		t->soft_reads += pc->soft_reads;
-		t->soft_bad += pc->soft_bad;
-		t->soft_over_task += pc->soft_over_task;
-		t->soft_in_enter += pc->soft_in_enter;
-		t->soft_overtaken += pc->soft_overtaken;
-		t->soft_wrong_ctx += pc->soft_wrong_ctx;
-		t->hard_reads += pc->hard_reads;
-		t->hard_bad += pc->hard_bad;
-		t->hard_over_task += pc->hard_over_task;
-		t->hard_in_enter += pc->hard_in_enter;
-		t->hard_overtaken += pc->hard_overtaken;
-		t->hard_wrong_ctx += pc->hard_wrong_ctx;
+		torture_irq_add(&t->soft, &pc->soft.n);
+		torture_irq_add(&t->hard, &pc->hard.n);
 	}
 	for (i = 0; i < TORTURE_MAX_THREADS; i++) {
 		struct torture_writer *w = &torture_writers[i];
@@ -840,13 +835,13 @@ static int torture_verdict(unsigned int cpus, u64 run_ns, u64 stop_ns)
 	long freed;
 
 	torture_sum(&t);
-	bad = t.bad_reads + t.soft_bad + t.hard_bad;
+	bad = t.bad_reads + t.soft.bad + t.hard.bad;
 
 	pr_info("counts: cpus=%u duration_s=%u reads=%lu softirq_reads=%lu softirq_over_task=%lu softirq_in_enter=%lu hardirq_reads=%lu hardirq_over_task=%lu hardirq_in_enter=%lu epoch_overtaken=%lu bad_reads=%lu (task %lu, softirq %lu, hardirq %lu)\n",
-		cpus, duration_s, t.reads, t.soft_reads, t.soft_over_task,
-		t.soft_in_enter, t.hard_reads, t.hard_over_task,
-		t.hard_in_enter, t.soft_overtaken + t.hard_overtaken, bad,
-		t.bad_reads, t.soft_bad, t.hard_bad);
+		cpus, duration_s, t.reads, t.soft.reads, t.soft.over_task,
+		t.soft.in_enter, t.hard.reads, t.hard.over_task,
+		t.hard.in_enter, t.soft.overtaken + t.hard.overtaken, bad,
+		t.bad_reads, t.soft.bad, t.hard.bad);
 	freed = atomic_long_read(&torture_objs_freed);
 	pr_info("counts: replaced=%lu syncs=%lu freed=%ld gp_avg_us=%llu gp_max_us=%llu alloc_failures=%lu\n",
 		t.replaced, t.syncs, freed,
@@ -869,15 +864,15 @@ static int torture_verdict(unsigned int cpus, u64 run_ns, u64 stop_ns)
 		       atomic_long_read(&torture_objs_poisoned_bad));
 		return -EINVAL;
 	}
-	if (t.soft_wrong_ctx || t.hard_wrong_ctx) {
+	if (t.soft.wrong_ctx || t.hard.wrong_ctx) {
 		pr_err("FAIL (timer callbacks outside their context: softirq %lu, hardirq %lu)\n",
-		       t.soft_wrong_ctx, t.hard_wrong_ctx);
+		       t.soft.wrong_ctx, t.hard.wrong_ctx);
 		return -EINVAL;
 	}
-	if (!t.reads || !t.soft_reads || !t.replaced || !t.acquires ||
+	if (!t.reads || !t.soft.reads || !t.replaced || !t.acquires ||
 	    !a->rotations) {
 		pr_err("FAIL (some part did no work: reads=%lu softirq_reads=%lu replaced=%lu acquires=%lu rotations=%lu)\n",
-		       t.reads, t.soft_reads, t.replaced, t.acquires,
+		       t.reads, t.soft.reads, t.replaced, t.acquires,
 		       a->rotations);
 		return -EINVAL;
 	}
@@ -897,14 +892,14 @@ static int torture_setup(void)
 	for_each_possible_cpu(cpu) {
 		struct torture_cpu *pc = &torture_cpus[cpu];
 
-		hrtimer_init(&pc->soft_timer, CLOCK_MONOTONIC,
+		hrtimer_init(&pc->soft.timer, CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL_PINNED_SOFT);
-		pc->soft_timer.function = torture_soft_fn;
-		hrtimer_init(&pc->hard_timer, CLOCK_MONOTONIC,
+		pc->soft.timer.function = torture_soft_fn;
+		hrtimer_init(&pc->hard.timer, CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL_PINNED_HARD);
-		pc->hard_timer.function = torture_hard_fn;
-		pc->soft_rnd = torture_seed();
-		pc->hard_rnd = torture_seed();
+		pc->hard.timer.function = torture_hard_fn;
+		pc->soft.rnd = torture_seed();
+		pc->hard.rnd = torture_seed();
 	}
 
 	torture_slots = kcalloc(nslots, sizeof(*torture_slots), GFP_KERNEL);
