@@ -35,8 +35,8 @@
 #      then the state is put back with fault-free commands. After each
 #      class ttak.ko is unloaded and kmemleak must find nothing.
 #   3. the torture under failslab: ttak_torture.ko (see
-#      kernel/ttak_torture.c) for TTAK_TORTURE_FS_S seconds while failslab
-#      fails TTAK_TORTURE_FS_PCT percent of the slab allocations made
+#      kernel/tests/ttak_torture.c) for TTAK_TORTURE_FS_S seconds while
+#      failslab fails TTAK_TORTURE_FS_PCT percent of the slab allocations made
 #      inside ttak.ko's text (probability-based, stack-trace filter as
 #      above). Its insmod must pass (no read of a freed object, no lost
 #      reference), failures must really have been injected, and kmemleak

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run the in-kernel benchmark (kernel/ttak_bench.c) inside a QEMU guest.
+# Run the in-kernel benchmark (kernel/tests/ttak_bench.c) in a QEMU guest.
 # The host kernel never loads anything: run-vm.sh builds and boots.
 #
 # Usage:
@@ -19,8 +19,9 @@
 #
 # How: a throw-away selftests directory holds a Makefile that builds
 # nothing, bench-guest.sh as its ttak.sh and bench-conf.sh with the
-# parameters; run-vm.sh gets it through TTAK_VM_SELFTESTS_SRC, builds every
-# module in kernel/, boots the guest, and judges the TAP that
+# parameters; run-vm.sh gets it through TTAK_VM_SELFTESTS_SRC, builds
+# ttak.ko and the test modules (TTAK_TESTS=y, ttak_bench.ko among them),
+# boots the guest, and judges the TAP that
 # bench-guest.sh prints (and the kernel log) as usual. Work files go under
 # $TTAK_VM_WORK (default /tmp/ttak-vm-bench), apart from the kselftest
 # runs'. Every other run-vm.sh environment variable works as there.

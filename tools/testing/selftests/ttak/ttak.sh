@@ -23,8 +23,10 @@
 #
 # Run as root. The modules are taken from $TTAK_DIR (default: this
 # script's directory) when ttak.ko is there, else from the installed tree
-# with modprobe. ttak.ko must not be loaded already. Exit status: 0 when
-# everything passed, 1 otherwise, 4 (skip) when not run as root.
+# with modprobe. The test modules (kernel/tests/) are built only by
+# `make module TTAK_TESTS=y`, after which `make modules_install` installs
+# them too; DKMS never does. ttak.ko must not be loaded already. Exit
+# status: 0 when everything passed, 1 otherwise, 4 (skip) when not root.
 
 dir=${TTAK_DIR:-$(cd "$(dirname "$0")" && pwd)}
 tmp=${TMPDIR:-/tmp}/ttak-selftest.$$
