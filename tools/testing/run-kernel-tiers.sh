@@ -1,6 +1,10 @@
 #!/bin/sh
-# The kernel part of `make check`: every tier that boots a guest.
+# The kernel part of `make check`: every tier that boots a guest, and
+# first a host-only check of what the module build ships.
 #
+#   ship       check-ship.sh: a default build (no TTAK_TESTS) and its
+#              modules_install make ttak.ko alone, for 6.1 and 6.12;
+#              dkms.conf names ttak alone
 #   vm-6.1     kselftest suite on Debian's 6.1 kernel   (vm/run-vm.sh 6.1)
 #   vm-6.12    kselftest suite on Debian's 6.12 kernel  (vm/run-vm.sh 6.12)
 #   debug      the same suite on the debug kernel (KASAN, kmemleak, lockdep,
@@ -20,7 +24,7 @@
 # about 3.5 min on 2 cores; a cache hit returns at once).
 #
 # Usage: tools/testing/run-kernel-tiers.sh [--prove-checkers] [TIER...]
-#   TIER...            run only these tiers (default: all four)
+#   TIER...            run only these tiers (default: all five)
 #   --prove-checkers   same as the tier list "checkers"
 #
 # Environment:
@@ -49,12 +53,12 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--prove-checkers) tiers="$tiers checkers" ;;
 	-h | --help) usage 0 ;;
-	vm-6.1 | vm-6.12 | debug | checkers) tiers="$tiers $1" ;;
+	ship | vm-6.1 | vm-6.12 | debug | checkers) tiers="$tiers $1" ;;
 	*) echo "$me: unknown argument '$1'" >&2; usage 2 ;;
 	esac
 	shift
 done
-[ -n "$tiers" ] || tiers="vm-6.1 vm-6.12 debug checkers"
+[ -n "$tiers" ] || tiers="ship vm-6.1 vm-6.12 debug checkers"
 
 if [ "${TTAK_SKIP_VM:-0}" = 1 ]; then
 	echo "kernel-tiers: SKIPPED: TTAK_SKIP_VM=1, no kernel tier ran"
@@ -121,6 +125,17 @@ vm_tier() {	# vm_tier tier target
 	fi
 }
 
+ship_tier() {
+	run_tier ship "$logs/ship.log" "$here/check-ship.sh"
+	d=$(sed -n 's/^ship: \([0-9]* passed, [0-9]* failed\)$/\1/p' \
+		"$logs/ship.log" | tail -n 1)
+	if [ "$rc" -eq 0 ]; then
+		record ship PASS "${d:-?}" "$secs"
+	else
+		record ship FAIL "${d:-no result}; see $logs/ship.log" "$secs"
+	fi
+}
+
 debug_kernel() {
 	# Build (or find in the cache) the debug kernel; sets BZIMAGE, KDIR
 	# and build_secs.
@@ -171,6 +186,7 @@ checkers_tier() {
 debug_ok=1
 for t in $tiers; do
 	case $t in
+	ship) ship_tier ;;
 	vm-6.1) vm_tier vm-6.1 6.1 ;;
 	vm-6.12) vm_tier vm-6.12 6.12 ;;
 	debug)
