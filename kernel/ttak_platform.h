@@ -13,6 +13,7 @@
 #include <linux/atomic.h>
 #include <linux/compiler.h>
 #include <linux/delay.h>
+#include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/export.h>
 #include <linux/kernel.h>
@@ -86,6 +87,10 @@ static inline void ttak_unlock(ttak_lock_t *l)
 	spin_unlock(l);
 }
 
+/* A lock also taken from hardirq context: interrupts off while held. */
+#define ttak_lock_irqsave(l, flags)		spin_lock_irqsave((l), (flags))
+#define ttak_unlock_irqrestore(l, flags)	spin_unlock_irqrestore((l), (flags))
+
 /* atomics on the public member types */
 #define ttak_a32_read(p)	((u32)atomic_read(p))
 #define ttak_a32_set(p, v)	atomic_set((p), (v))
@@ -146,7 +151,11 @@ static inline u64 ttak_plat_now_ns(void)
 	return ktime_get_ns();
 }
 
-/* errors: the kernel has no errno; callers return NULL / false */
+/*
+ * errors: the kernel has no errno. The core's workers return -errno or
+ * ERR_PTR() and the module glue passes the reason on; the public calls,
+ * which keep upstream's bool / NULL signatures, drop it here.
+ */
 #define ttak_set_errno(e)	((void)(e))
 #define ttak_plat_err(fmt, ...) \
 	pr_err_ratelimited("ttak: " fmt, ##__VA_ARGS__)

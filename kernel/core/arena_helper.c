@@ -25,41 +25,61 @@ void ttak_arena_env_config_init(ttak_arena_env_config_t *config)
 }
 EXPORT_SYMBOL_GPL(ttak_arena_env_config_init);
 
-/* Chunk size as carved: rounded up to a cache line when asked for. */
-static size_t ttak_arena_stride(const ttak_arena_env_t *env, size_t bytes)
+/*
+ * The one stride rule: a chunk of @bytes takes @bytes, rounded up to a
+ * cache line when the env's flags ask for aligned chunks; 0 if that
+ * overflows.
+ */
+static size_t ttak_stride_of(ttak_mem_flags_t flags, size_t bytes)
 {
 	size_t line = TTAK_CACHE_LINE_SIZE;
 
-	if (!(env->config.alloc_flags & TTAK_MEM_CACHE_ALIGNED))
+	if (!(flags & TTAK_MEM_CACHE_ALIGNED))
 		return bytes;
 	if (bytes > (size_t)-1 - line)
 		return 0;
 	return (bytes + line - 1) & ~(line - 1);
 }
 
-bool ttak_arena_env_init(ttak_arena_env_t *env,
-			 const ttak_arena_env_config_t *config)
+size_t ttak_arena_env_chunk_stride(const ttak_arena_env_t *env, size_t bytes)
+{
+	if (!env || !env->gc)
+		return 0;
+	return ttak_stride_of(env->config.alloc_flags,
+			      bytes ? bytes : env->config.chunk_bytes);
+}
+EXPORT_SYMBOL_GPL(ttak_arena_env_chunk_stride);
+
+static int ttak_config_check(const ttak_arena_env_config_t *config)
+{
+	size_t stride;
+
+	if (!config->generation_bytes || !config->chunk_bytes ||
+	    (config->alloc_flags & ~TTAK_ARENA_KNOWN_FLAGS))
+		return -EINVAL;
+	stride = ttak_stride_of(config->alloc_flags, config->chunk_bytes);
+	if (!stride || stride > config->generation_bytes)
+		return -EINVAL;
+	return 0;
+}
+
+int __ttak_arena_env_init(ttak_arena_env_t *env,
+			  const ttak_arena_env_config_t *config)
 {
 	ttak_arena_env_config_t defaults;
+	int err;
 
-	if (!env) {
-		ttak_set_errno(EINVAL);
-		return false;
-	}
+	if (!env)
+		return -EINVAL;
 	if (!config) {
 		ttak_arena_env_config_init(&defaults);
 		config = &defaults;
 	}
 	memset(env, 0, sizeof(*env));
 	env->config = *config;
-	if (!config->generation_bytes || !config->chunk_bytes ||
-	    (config->alloc_flags & ~TTAK_ARENA_KNOWN_FLAGS) ||
-	    !ttak_arena_stride(env, config->chunk_bytes) ||
-	    ttak_arena_stride(env, config->chunk_bytes) >
-	    config->generation_bytes) {
-		ttak_set_errno(EINVAL);
-		return false;
-	}
+	err = ttak_config_check(config);
+	if (err)
+		return err;
 	if (config->gc) {
 		env->gc = config->gc;
 	} else {
@@ -71,7 +91,13 @@ bool ttak_arena_env_init(ttak_arena_env_t *env,
 	ttak_a64_set(&env->retired, 0);
 	ttak_a64_set(&env->failed, 0);
 	env->id = ttak_core_new_id();
-	return true;
+	return 0;
+}
+
+bool ttak_arena_env_init(ttak_arena_env_t *env,
+			 const ttak_arena_env_config_t *config)
+{
+	return ttak_report(__ttak_arena_env_init(env, config));
 }
 EXPORT_SYMBOL_GPL(ttak_arena_env_init);
 
@@ -92,32 +118,31 @@ void ttak_arena_env_destroy(ttak_arena_env_t *env)
 }
 EXPORT_SYMBOL_GPL(ttak_arena_env_destroy);
 
-bool ttak_arena_generation_begin(ttak_arena_env_t *env,
-				 ttak_arena_generation_t *generation,
-				 uint32_t epoch_id)
+int __ttak_arena_generation_begin(ttak_arena_env_t *env,
+				  ttak_arena_generation_t *generation,
+				  u32 epoch_id, size_t bytes)
 {
 	ttak_mem_node_t *node;
 	u64 lifetime, now;
-	size_t bytes;
 	void *base;
 
 	if (generation)
 		memset(generation, 0, sizeof(*generation));	/* even on failure */
-	if (!env || !env->gc || !generation) {
-		ttak_set_errno(EINVAL);
-		return false;
-	}
-	bytes = env->config.generation_bytes;
+	if (!env || !env->gc || !generation)
+		return -EINVAL;
+	if (!bytes)
+		bytes = env->config.generation_bytes;
 	lifetime = env->config.lifetime_ticks;
 	/* a lifetime that never ends needs no clock */
 	now = lifetime == __TTAK_UNSAFE_MEM_FOREVER__ ? 0 : ttak_get_tick_count();
-	base = ttak_mem_alloc_with_flags(bytes, lifetime, now,
-					 env->config.alloc_flags);
-	if (!base)
+	base = __ttak_mem_alloc(bytes, lifetime, now, false, false, true, false,
+				env->config.alloc_flags);
+	if (IS_ERR(base))
 		goto fail;
-	node = ttak_epoch_gc_register_node(env->gc, base, bytes);
-	if (!node) {
+	node = __ttak_epoch_gc_register(env->gc, base, bytes);
+	if (IS_ERR(node)) {
 		ttak_mem_free(base);
+		base = node;
 		goto fail;
 	}
 	generation->base = base;
@@ -127,10 +152,18 @@ bool ttak_arena_generation_begin(ttak_arena_env_t *env,
 	generation->used = 0;
 	generation->epoch_id = epoch_id;
 	ttak_a64_inc_return(&env->begun);
-	return true;
+	return 0;
 fail:
 	ttak_a64_inc_return(&env->failed);
-	return false;
+	return (int)PTR_ERR(base);
+}
+
+bool ttak_arena_generation_begin(ttak_arena_env_t *env,
+				 ttak_arena_generation_t *generation,
+				 uint32_t epoch_id)
+{
+	return ttak_report(__ttak_arena_generation_begin(env, generation,
+							 epoch_id, 0));
 }
 EXPORT_SYMBOL_GPL(ttak_arena_generation_begin);
 
@@ -146,26 +179,30 @@ static bool ttak_generation_of(const ttak_arena_env_t *env,
 	       generation->env_id == env->id;
 }
 
-void *ttak_arena_generation_claim(ttak_arena_env_t *env,
-				  ttak_arena_generation_t *generation,
-				  size_t bytes)
+static void *__ttak_arena_generation_claim(ttak_arena_env_t *env,
+					   ttak_arena_generation_t *generation,
+					   size_t bytes)
 {
 	size_t stride;
 	void *chunk;
 
-	if (!ttak_generation_of(env, generation)) {
-		ttak_set_errno(EINVAL);
-		return NULL;
-	}
-	stride = ttak_arena_stride(env, bytes ? bytes : env->config.chunk_bytes);
+	if (!ttak_generation_of(env, generation))
+		return ERR_PTR(-EINVAL);
+	stride = ttak_arena_env_chunk_stride(env, bytes);
 	if (!stride || generation->used > generation->capacity ||
-	    stride > generation->capacity - generation->used) {
-		ttak_set_errno(ENOSPC);
-		return NULL;
-	}
+	    stride > generation->capacity - generation->used)
+		return ERR_PTR(-ENOSPC);
 	chunk = (char *)generation->base + generation->used;
 	generation->used += stride;
 	return chunk;
+}
+
+void *ttak_arena_generation_claim(ttak_arena_env_t *env,
+				  ttak_arena_generation_t *generation,
+				  size_t bytes)
+{
+	return ttak_report_ptr(__ttak_arena_generation_claim(env, generation,
+							     bytes));
 }
 EXPORT_SYMBOL_GPL(ttak_arena_generation_claim);
 
@@ -179,7 +216,7 @@ size_t ttak_arena_generation_for_each(ttak_arena_env_t *env,
 	void *chunk;
 
 	if (!ttak_generation_of(env, generation) || !handler) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return 0;
 	}
 	if (!chunk_bytes)
@@ -209,32 +246,37 @@ void ttak_arena_generation_reset(ttak_arena_generation_t *generation)
 }
 EXPORT_SYMBOL_GPL(ttak_arena_generation_reset);
 
+int __ttak_arena_generation_retire(ttak_arena_env_t *env,
+				   ttak_arena_generation_t *generation)
+{
+	if (!ttak_generation_of(env, generation))
+		return -EINVAL;
+	/* by identity, not address: a newer generation may live there now */
+	if (!ttak_mem_tree_release_owner(&env->gc->tree, generation->base,
+					 generation->serial))
+		return -ENOENT;
+	ttak_a64_inc_return(&env->retired);
+	memset(generation, 0, sizeof(*generation));
+	return 0;
+}
+
 bool ttak_arena_generation_retire(ttak_arena_env_t *env,
 				  ttak_arena_generation_t *generation)
 {
-	if (!ttak_generation_of(env, generation)) {
-		ttak_set_errno(EINVAL);
-		return false;
-	}
-	/* by identity, not address: a newer generation may live there now */
-	if (!ttak_mem_tree_release_owner(&env->gc->tree, generation->base,
-					 generation->serial)) {
-		ttak_set_errno(ENOENT);
-		return false;
-	}
-	ttak_a64_inc_return(&env->retired);
-	memset(generation, 0, sizeof(*generation));
-	return true;
+	return ttak_report(__ttak_arena_generation_retire(env, generation));
 }
 EXPORT_SYMBOL_GPL(ttak_arena_generation_retire);
 
+int __ttak_arena_env_rotate(ttak_arena_env_t *env)
+{
+	if (!env || !env->gc)
+		return -EINVAL;
+	return __ttak_epoch_gc_rotate(env->gc);
+}
+
 void ttak_arena_env_rotate(ttak_arena_env_t *env)
 {
-	if (!env || !env->gc) {
-		ttak_set_errno(EINVAL);
-		return;
-	}
-	ttak_epoch_gc_rotate(env->gc);
+	ttak_report(__ttak_arena_env_rotate(env));
 }
 EXPORT_SYMBOL_GPL(ttak_arena_env_rotate);
 

@@ -108,23 +108,21 @@ static int ttak_block_verify(const void *user, const struct ttak_block *b)
 	return 0;
 }
 
-void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
-			  bool is_const, bool is_volatile,
-			  bool allow_direct, bool is_root,
-			  ttak_mem_flags_t flags)
+void *__ttak_mem_alloc(size_t size, u64 lifetime_ticks, u64 now_tick,
+		       bool is_const, bool is_volatile, bool allow_direct,
+		       bool is_root, ttak_mem_flags_t flags)
 {
 	struct ttak_registry_stripe *stripe;
 	size_t align, raw_size, limit;
+	unsigned long irqflags;
 	struct ttak_block *b;
 	uintptr_t user;
 	u64 canary;
 	void *raw;
 
 	limit = (size_t)-1 / 2;
-	if (!size || size > limit || (flags & ~TTAK_MEM_KNOWN_FLAGS)) {
-		ttak_set_errno(EINVAL);
-		return NULL;
-	}
+	if (!size || size > limit || (flags & ~TTAK_MEM_KNOWN_FLAGS))
+		return ERR_PTR(-EINVAL);
 	align = (flags & TTAK_MEM_CACHE_ALIGNED) ? TTAK_CACHE_LINE_SIZE : 16;
 	/*
 	 * Header + worst-case padding. Do not count on 16-byte alignment
@@ -137,10 +135,8 @@ void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
 		raw_size += sizeof(canary);
 
 	raw = ttak_plat_block_alloc(raw_size);
-	if (!raw) {
-		ttak_set_errno(ENOMEM);
-		return NULL;
-	}
+	if (!raw)
+		return ERR_PTR(-ENOMEM);
 	user = ((uintptr_t)raw + sizeof(*b) + align - 1) & ~(uintptr_t)(align - 1);
 	memset((void *)user, 0, size);
 	b = ttak_block_of((void *)user);
@@ -162,58 +158,70 @@ void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
 		ttak_plat_hint_huge((void *)user, size);
 
 	stripe = ttak_stripe_of((void *)user);
-	ttak_lock(&stripe->lock);
+	ttak_lock_irqsave(&stripe->lock, irqflags);
 	if (ttak_unlikely(ttak_ptr_hash_grow_target(&stripe->index))) {
-		ttak_unlock(&stripe->lock);
+		ttak_unlock_irqrestore(&stripe->lock, irqflags);
 		ttak_ptr_hash_grow(&stripe->index, &stripe->lock);
-		ttak_lock(&stripe->lock);
+		ttak_lock_irqsave(&stripe->lock, irqflags);
 	}
 	if (!ttak_ptr_hash_insert(&stripe->index, (void *)user, b)) {
-		ttak_unlock(&stripe->lock);
+		ttak_unlock_irqrestore(&stripe->lock, irqflags);
 		ttak_plat_block_free(raw, raw_size);
-		ttak_set_errno(ENOMEM);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	}
 	stripe->bytes += size;
-	ttak_unlock(&stripe->lock);
+	ttak_unlock_irqrestore(&stripe->lock, irqflags);
 	return (void *)user;
+}
+
+void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
+			  bool is_const, bool is_volatile,
+			  bool allow_direct, bool is_root,
+			  ttak_mem_flags_t flags)
+{
+	return ttak_report_ptr(__ttak_mem_alloc(size, lifetime_ticks, now_tick,
+						is_const, is_volatile,
+						allow_direct, is_root, flags));
 }
 EXPORT_SYMBOL_GPL(ttak_mem_alloc_safe);
 
-void ttak_mem_free(void *ptr)
+int __ttak_mem_free(void *ptr)
 {
-	struct ttak_registry_stripe *stripe;
+	struct ttak_registry_stripe *stripe = ttak_stripe_of(ptr);
+	unsigned long irqflags;
 	struct ttak_block *b;
 	size_t raw_size;
 	void *raw;
 	int err;
 
-	if (!ptr)
-		return;
-	stripe = ttak_stripe_of(ptr);
-	ttak_lock(&stripe->lock);
+	ttak_lock_irqsave(&stripe->lock, irqflags);
 	b = ttak_ptr_hash_find(&stripe->index, ptr);
 	if (!b) {
-		ttak_unlock(&stripe->lock);
+		ttak_unlock_irqrestore(&stripe->lock, irqflags);
 		ttak_plat_err("free of %p: not a live ttak block (foreign pointer or double free)\n",
 			      ptr);
-		ttak_set_errno(EFAULT);
-		return;
+		return -EFAULT;
 	}
 	err = ttak_block_verify(ptr, b);
 	if (err) {
 		/* keep it: freeing through a corrupted header corrupts more */
-		ttak_unlock(&stripe->lock);
-		ttak_set_errno(-err);
-		return;
+		ttak_unlock_irqrestore(&stripe->lock, irqflags);
+		return err;
 	}
 	ttak_ptr_hash_remove(&stripe->index, ptr);
 	stripe->bytes -= b->size;
 	raw = b->raw;
 	raw_size = b->raw_size;
 	b->check = 0;		/* a stale copy of the pointer fails verification */
-	ttak_unlock(&stripe->lock);
+	ttak_unlock_irqrestore(&stripe->lock, irqflags);
 	ttak_plat_block_free(raw, raw_size);
+	return 0;
+}
+
+void ttak_mem_free(void *ptr)
+{
+	if (ptr)
+		ttak_report(__ttak_mem_free(ptr));
 }
 EXPORT_SYMBOL_GPL(ttak_mem_free);
 
@@ -231,18 +239,22 @@ void ttak_mem_freep(void **ptr)
 }
 EXPORT_SYMBOL_GPL(ttak_mem_freep);
 
-void *ttak_mem_access(void *ptr, uint64_t now_tick)
+/*
+ * Any context, hardirq included: the stripe lock is taken with interrupts
+ * off everywhere (in the kernel), so an interrupt cannot find its own CPU
+ * holding it; the block cannot be freed while the lock is held.
+ */
+int __ttak_mem_access(void *ptr, u64 now_tick)
 {
 	struct ttak_registry_stripe *stripe;
+	unsigned long irqflags;
 	struct ttak_block *b;
-	int err = 0;
+	int err;
 
-	if (!ptr) {
-		ttak_set_errno(EINVAL);
-		return NULL;
-	}
+	if (!ptr)
+		return -EINVAL;
 	stripe = ttak_stripe_of(ptr);
-	ttak_lock(&stripe->lock);
+	ttak_lock_irqsave(&stripe->lock, irqflags);
 	if (!ttak_ptr_hash_find(&stripe->index, ptr)) {
 		err = -EFAULT;
 	} else {
@@ -254,57 +266,65 @@ void *ttak_mem_access(void *ptr, uint64_t now_tick)
 			 now_tick >= b->expires_tick)
 			err = -ETIMEDOUT;
 	}
-	ttak_unlock(&stripe->lock);
-	if (err) {
-		ttak_set_errno(-err);
-		return NULL;
-	}
-	return ptr;
+	ttak_unlock_irqrestore(&stripe->lock, irqflags);
+	return err;
+}
+
+void *ttak_mem_access(void *ptr, uint64_t now_tick)
+{
+	return ttak_report(__ttak_mem_access(ptr, now_tick)) ? ptr : NULL;
 }
 EXPORT_SYMBOL_GPL(ttak_mem_access);
 
-/* Size and flags of a live block, under its stripe lock. */
-static bool ttak_block_info(void *ptr, size_t *size)
+/* Size of a live block, under its stripe lock: 0 or -EFAULT. */
+static int ttak_block_size(void *ptr, size_t *size)
 {
 	struct ttak_registry_stripe *stripe = ttak_stripe_of(ptr);
-	bool ok = false;
+	unsigned long irqflags;
+	int err = -EFAULT;
 
-	ttak_lock(&stripe->lock);
+	ttak_lock_irqsave(&stripe->lock, irqflags);
 	if (ttak_ptr_hash_find(&stripe->index, ptr) &&
 	    !ttak_block_verify(ptr, ttak_block_of(ptr))) {
 		*size = ttak_block_of(ptr)->size;
-		ok = true;
+		err = 0;
 	}
-	ttak_unlock(&stripe->lock);
-	return ok;
+	ttak_unlock_irqrestore(&stripe->lock, irqflags);
+	return err;
+}
+
+static void *__ttak_mem_realloc(void *ptr, size_t new_size,
+				u64 lifetime_ticks, u64 now_tick,
+				bool is_root, ttak_mem_flags_t flags)
+{
+	size_t old_size;
+	void *fresh;
+
+	if (!ptr)
+		return __ttak_mem_alloc(new_size, lifetime_ticks, now_tick,
+					false, false, true, is_root, flags);
+	if (!new_size)
+		return ERR_PTR(-EINVAL);
+	if (ttak_block_size(ptr, &old_size)) {
+		ttak_plat_err("realloc of %p: not a live ttak block\n", ptr);
+		return ERR_PTR(-EFAULT);
+	}
+	fresh = __ttak_mem_alloc(new_size, lifetime_ticks, now_tick, false,
+				 false, true, is_root, flags);
+	if (IS_ERR(fresh))
+		return fresh;
+	memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
+	ttak_mem_free(ptr);
+	return fresh;
 }
 
 void *ttak_mem_realloc_safe(void *ptr, size_t new_size,
 			    u64 lifetime_ticks, u64 now_tick,
 			    bool is_root, ttak_mem_flags_t flags)
 {
-	size_t old_size;
-	void *fresh;
-
-	if (!ptr)
-		return ttak_mem_alloc_safe(new_size, lifetime_ticks, now_tick,
-					   false, false, true, is_root, flags);
-	if (!new_size) {
-		ttak_set_errno(EINVAL);
-		return NULL;
-	}
-	if (!ttak_block_info(ptr, &old_size)) {
-		ttak_plat_err("realloc of %p: not a live ttak block\n", ptr);
-		ttak_set_errno(EFAULT);
-		return NULL;
-	}
-	fresh = ttak_mem_alloc_safe(new_size, lifetime_ticks, now_tick, false,
-				    false, true, is_root, flags);
-	if (!fresh)
-		return NULL;
-	memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
-	ttak_mem_free(ptr);
-	return fresh;
+	return ttak_report_ptr(__ttak_mem_realloc(ptr, new_size,
+						  lifetime_ticks, now_tick,
+						  is_root, flags));
 }
 EXPORT_SYMBOL_GPL(ttak_mem_realloc_safe);
 
@@ -315,7 +335,7 @@ void *ttak_mem_dup_safe(const void *src, size_t size, u64 lifetime_ticks,
 	void *copy;
 
 	if (!src) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return NULL;
 	}
 	copy = ttak_mem_alloc_safe(size, lifetime_ticks, now_tick, false, false,
@@ -331,10 +351,12 @@ void ttak_mem_core_usage(size_t *blocks, size_t *bytes)
 	size_t i, n = 0, sum = 0;
 
 	for (i = 0; i < TTAK_REGISTRY_STRIPES; i++) {
-		ttak_lock(&ttak_registry[i].lock);
+		unsigned long irqflags;
+
+		ttak_lock_irqsave(&ttak_registry[i].lock, irqflags);
 		n += ttak_registry[i].index.count;
 		sum += ttak_registry[i].bytes;
-		ttak_unlock(&ttak_registry[i].lock);
+		ttak_unlock_irqrestore(&ttak_registry[i].lock, irqflags);
 	}
 	*blocks = n;
 	*bytes = sum;

@@ -163,17 +163,16 @@ static void ttak_retire_nodes(ttak_mem_node_t *list)
 	ttak_epoch_reclaim();
 }
 
-void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
+int __ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 {
 	ttak_mem_node_t *list = NULL;
 	size_t i;
 
 	if (!tree || !tree->initialized)
-		return;
+		return 0;
 	if (ttak_plat_in_section()) {
 		ttak_plat_err("mem tree destroyed inside an epoch section; refused\n");
-		ttak_set_errno(EDEADLK);
-		return;
+		return -EDEADLK;
 	}
 	ttak_tree_lock(tree);
 	for (i = 0; i < ttak_ptr_hash_capacity(&tree->index); i++) {
@@ -198,6 +197,12 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 	}
 	ttak_ptr_hash_free(&tree->index);
 	tree->initialized = false;
+	return 0;
+}
+
+void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
+{
+	ttak_report(__ttak_mem_tree_destroy(tree));
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_destroy);
 
@@ -239,23 +244,19 @@ static void ttak_maybe_cleanup(ttak_mem_tree_t *tree)
 		ttak_cleanup_now(tree, now_ns);
 }
 
-ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
-				   size_t size, uint64_t expires_tick,
-				   bool is_root)
+ttak_mem_node_t *__ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
+				     size_t size, u64 expires_tick,
+				     bool is_root)
 {
 	ttak_mem_node_t *node;
 	u64 now_ns = 0;
 	bool due;
 
-	if (!tree || !ptr || !tree->initialized) {
-		ttak_set_errno(EINVAL);
-		return NULL;
-	}
+	if (!tree || !ptr || !tree->initialized)
+		return ERR_PTR(-EINVAL);
 	node = ttak_plat_zalloc(sizeof(*node));
-	if (!node) {
-		ttak_set_errno(ENOMEM);
-		return NULL;
-	}
+	if (!node)
+		return ERR_PTR(-ENOMEM);
 	node->ptr = ptr;
 	node->size = size;
 	node->expires_tick = expires_tick;
@@ -275,8 +276,7 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 
 		ttak_tree_unlock(tree);
 		ttak_plat_free(node);
-		ttak_set_errno(dup ? EEXIST : ENOMEM);
-		return NULL;
+		return ERR_PTR(dup ? -EEXIST : -ENOMEM);
 	}
 	tree->bytes_tracked += size;
 	due = ttak_cleanup_due(tree, &now_ns);	/* under the add's own lock */
@@ -286,16 +286,22 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 		ttak_cleanup_now(tree, now_ns);
 	return node;
 }
+
+ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
+				   size_t size, uint64_t expires_tick,
+				   bool is_root)
+{
+	return ttak_report_ptr(__ttak_mem_tree_add(tree, ptr, size,
+						   expires_tick, is_root));
+}
 EXPORT_SYMBOL_GPL(ttak_mem_tree_add);
 
-void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
+int __ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 {
 	bool ok;
 
-	if (!tree || !node) {
-		ttak_set_errno(EINVAL);
-		return;
-	}
+	if (!tree || !node)
+		return -EINVAL;
 	ttak_tree_lock(tree);
 	ok = node->tree == tree && !node->unlinked;
 	if (ok) {
@@ -309,26 +315,29 @@ void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 	ttak_tree_unlock(tree);
 	if (!ok) {
 		ttak_plat_err("remove of a node not in this tree\n");
-		ttak_set_errno(EINVAL);
-		return;
+		return -EINVAL;
 	}
 	node->garbage_next = NULL;
 	ttak_retire_nodes(node);
+	return 0;
+}
+
+void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
+{
+	ttak_report(__ttak_mem_tree_remove(tree, node));
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_remove);
 
-bool ttak_mem_node_try_acquire(ttak_mem_node_t *node)
+int __ttak_mem_node_try_acquire(ttak_mem_node_t *node)
 {
 	ttak_mem_tree_t *tree;
 	bool live;
 
-	if (!node) {
-		ttak_set_errno(EINVAL);
-		return false;
-	}
+	if (!node)
+		return -EINVAL;
 	/* held already: no cleanup can take it, so no lock is needed */
 	if (ttak_a32_add_above(&node->ref_count, 1, 0))
-		return true;
+		return 0;
 	tree = node->tree;
 	ttak_tree_lock(tree);
 	live = !node->unlinked;
@@ -338,9 +347,12 @@ bool ttak_mem_node_try_acquire(ttak_mem_node_t *node)
 		ttak_asize_sub(&tree->garbage_pressure, node->size);
 	}
 	ttak_tree_unlock(tree);
-	if (!live)
-		ttak_set_errno(ENOENT);
-	return live;
+	return live ? 0 : -ENOENT;
+}
+
+bool ttak_mem_node_try_acquire(ttak_mem_node_t *node)
+{
+	return ttak_report(__ttak_mem_node_try_acquire(node));
 }
 EXPORT_SYMBOL_GPL(ttak_mem_node_try_acquire);
 
@@ -362,18 +374,16 @@ static bool ttak_node_put_locked(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 	return true;
 }
 
-void ttak_mem_node_release(ttak_mem_node_t *node)
+int __ttak_mem_node_release(ttak_mem_node_t *node)
 {
 	ttak_mem_tree_t *tree;
 	bool held;
 
-	if (!node) {
-		ttak_set_errno(EINVAL);
-		return;
-	}
+	if (!node)
+		return -EINVAL;
 	/* not the last reference: the node stays live, no lock needed */
 	if (ttak_a32_add_above(&node->ref_count, -1, 1))
-		return;
+		return 0;
 	/*
 	 * Maybe the last: drop it under the lock, so no cleanup sees zero
 	 * before the node is on the garbage list, and touch the node no
@@ -385,8 +395,14 @@ void ttak_mem_node_release(ttak_mem_node_t *node)
 	ttak_tree_unlock(tree);
 	if (!held) {
 		ttak_plat_err("release of a node with no reference left\n");
-		ttak_set_errno(EINVAL);
+		return -EINVAL;
 	}
+	return 0;
+}
+
+void ttak_mem_node_release(ttak_mem_node_t *node)
+{
+	ttak_report(__ttak_mem_node_release(node));
 }
 EXPORT_SYMBOL_GPL(ttak_mem_node_release);
 
@@ -409,7 +425,7 @@ void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
 					  u64 min_ns, u64 max_ns)
 {
 	if (!tree || min_ns > max_ns) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return;
 	}
 	ttak_tree_lock(tree);
@@ -423,7 +439,7 @@ void ttak_mem_tree_set_pressure_threshold(ttak_mem_tree_t *tree,
 					  size_t threshold_bytes)
 {
 	if (!tree) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return;
 	}
 	ttak_asize_set(&tree->pressure_threshold, threshold_bytes);
@@ -434,7 +450,7 @@ void ttak_mem_tree_report_pressure(ttak_mem_tree_t *tree,
 				   size_t pressure_amount)
 {
 	if (!tree) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return;
 	}
 	/* external garbage: counted until the next cleanup takes it back */
@@ -450,7 +466,7 @@ void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
 				      bool manual_cleanup_enabled)
 {
 	if (!tree) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return;
 	}
 	ttak_tree_lock(tree);
@@ -491,7 +507,7 @@ void ttak_mem_tree_cleanup_at(ttak_mem_tree_t *tree, u64 now, u64 now_ns)
 void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now)
 {
 	if (!tree || !tree->initialized) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return;
 	}
 	ttak_mem_tree_cleanup_at(tree, now, ttak_get_tick_count_ns());
@@ -503,7 +519,7 @@ ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr)
 	ttak_mem_node_t *node;
 
 	if (!tree || !ptr || !tree->initialized) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return NULL;
 	}
 	/* lock-free: nodes and replaced tables are freed after a grace period */
@@ -519,7 +535,7 @@ void ttak_mem_tree_hint(ttak_mem_tree_t *tree, ttak_mem_tree_hint_t hint)
 	bool manual;
 
 	if (!tree || !tree->initialized) {
-		ttak_set_errno(EINVAL);
+		ttak_report(-EINVAL);
 		return;
 	}
 	ttak_tree_lock(tree);

@@ -199,11 +199,13 @@ static void ttak_ptr_hash_table_free(void *table)
 void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock)
 {
 	struct ttak_hash_table *fresh, *old = NULL;
+	unsigned long flags;
 	size_t n;
 
-	ttak_lock(lock);
+	/* irqsave: the block registry's stripes are taken in hardirq too */
+	ttak_lock_irqsave(lock, flags);
 	n = ttak_ptr_hash_grow_target(h);
-	ttak_unlock(lock);
+	ttak_unlock_irqrestore(lock, flags);
 	if (!n)
 		return;
 
@@ -213,7 +215,7 @@ void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock)
 		return;
 	fresh->mask = n - 1;
 
-	ttak_lock(lock);
+	ttak_lock_irqsave(lock, flags);
 	/* Another thread may have grown it meanwhile. */
 	if (!h->table || h->table->mask + 1 < n) {
 		ttak_ptr_hash_copy(h, fresh);
@@ -223,7 +225,7 @@ void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock)
 		ttak_ptr_hash_write_end(h);
 		fresh = NULL;
 	}
-	ttak_unlock(lock);
+	ttak_unlock_irqrestore(lock, flags);
 	ttak_plat_free(fresh);
 	/* lockless readers may still walk the old table */
 	if (old)

@@ -10,6 +10,28 @@
 #include <ttak/mem/mem.h>
 #include <ttak/mem/epoch.h>
 
+/*
+ * Errors as values. The core's workers (the __ttak_* calls below) return
+ * 0 or -errno, or a pointer that may be ERR_PTR(-errno); the public calls
+ * keep upstream's bool / NULL / void signatures and report the reason
+ * through ttak_set_errno(): errno in user space, dropped in the kernel,
+ * where the module glue calls the workers to return the real reason.
+ */
+static inline bool ttak_report(int err)
+{
+	if (err)
+		ttak_set_errno(-err);
+	return !err;
+}
+
+static inline void *ttak_report_ptr(void *p)
+{
+	if (!IS_ERR(p))
+		return p;
+	ttak_set_errno((int)-PTR_ERR(p));
+	return NULL;
+}
+
 /* ptr_hash.c: (key, entry) table keyed by address; writers lock. */
 void *ttak_ptr_hash_find(const struct ttak_ptr_hash *h, const void *key);
 /* Lookup without the lock; the caller is inside an epoch section. */
@@ -22,7 +44,10 @@ bool ttak_ptr_hash_insert(struct ttak_ptr_hash *h, const void *key,
 void *ttak_ptr_hash_remove(struct ttak_ptr_hash *h, const void *key);
 /* Slot count the table wants next, or 0 when it is large enough. */
 size_t ttak_ptr_hash_grow_target(const struct ttak_ptr_hash *h);
-/* Grow @h if it wants to; takes @lock around the table, allocates outside. */
+/*
+ * Grow @h if it wants to; takes @lock (irqsave) around the table and
+ * allocates outside it.
+ */
 void ttak_ptr_hash_grow(struct ttak_ptr_hash *h, ttak_lock_t *lock);
 /* Iteration for teardown: slots 0..capacity-1, NULL where empty. */
 size_t ttak_ptr_hash_capacity(const struct ttak_ptr_hash *h);
@@ -48,6 +73,14 @@ void ttak_mem_tree_core_init(void);
 ttak_lock_t *ttak_mem_tree_lock_at(size_t i);
 
 /* mem.c */
+/* ttak_mem_alloc_safe(): the block, or ERR_PTR(-EINVAL / -ENOMEM). */
+void *__ttak_mem_alloc(size_t size, u64 lifetime_ticks, u64 now_tick,
+		       bool is_const, bool is_volatile, bool allow_direct,
+		       bool is_root, ttak_mem_flags_t flags);
+/* ttak_mem_free(): 0, or -EFAULT / -EIO (nothing freed). */
+int __ttak_mem_free(void *ptr);
+/* ttak_mem_access(): 0, or -EINVAL / -EFAULT / -EIO / -EPERM / -ETIMEDOUT. */
+int __ttak_mem_access(void *ptr, u64 now_tick);
 int ttak_mem_core_init(void);
 /* Free every block still allocated; returns how many there were. */
 size_t ttak_mem_core_exit(void);
@@ -57,6 +90,40 @@ void ttak_mem_core_usage(size_t *blocks, size_t *bytes);
 ttak_lock_t *ttak_mem_lock_at(size_t i);
 /* ttak_mem_free() with the signature of a cleanup callback. */
 void ttak_mem_free_cb(void *ptr);
+
+/* mem_tree.c: the workers of the public calls */
+struct ttak_mem_node;
+/* the node, or ERR_PTR(-EINVAL / -ENOMEM / -EEXIST) */
+struct ttak_mem_node *__ttak_mem_tree_add(struct ttak_mem_tree *tree,
+					  void *ptr, size_t size,
+					  u64 expires_tick, bool is_root);
+int __ttak_mem_tree_remove(struct ttak_mem_tree *tree,
+			   struct ttak_mem_node *node);	/* -EINVAL */
+int __ttak_mem_tree_destroy(struct ttak_mem_tree *tree);	/* -EDEADLK */
+int __ttak_mem_node_try_acquire(struct ttak_mem_node *node); /* -ENOENT */
+int __ttak_mem_node_release(struct ttak_mem_node *node);	/* -EINVAL */
+
+/* epoch_gc.c */
+struct ttak_epoch_gc;
+/* the node, or ERR_PTR(-EINVAL / -ENOMEM / -EEXIST) */
+struct ttak_mem_node *__ttak_epoch_gc_register(struct ttak_epoch_gc *gc,
+					       void *ptr, size_t size);
+int __ttak_epoch_gc_rotate(struct ttak_epoch_gc *gc);		/* -EINVAL */
+
+/* arena_helper.c */
+struct ttak_arena_env;
+struct ttak_arena_env_config;
+struct ttak_arena_generation;
+int __ttak_arena_env_init(struct ttak_arena_env *env,
+			  const struct ttak_arena_env_config *config);
+/* @bytes 0: the env's generation_bytes; the env's config is not touched */
+int __ttak_arena_generation_begin(struct ttak_arena_env *env,
+				  struct ttak_arena_generation *generation,
+				  u32 epoch_id, size_t bytes);
+/* -EINVAL (not this env's, destroyed env), -ENOENT (retired already) */
+int __ttak_arena_generation_retire(struct ttak_arena_env *env,
+				   struct ttak_arena_generation *generation);
+int __ttak_arena_env_rotate(struct ttak_arena_env *env);
 
 /* epoch.c */
 int ttak_epoch_core_init(void);

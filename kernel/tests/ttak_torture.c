@@ -19,7 +19,9 @@
  *              nested section the entry left unprotected then reads freed
  *              memory
  *   hardirq    one hard hrtimer per CPU, a short section in hard interrupt
- *              context
+ *              context; after its section each softirq and hardirq reader
+ *              also calls ttak_mem_access() on a tracked block the cleaner
+ *              may be freeing (the call promises any context)
  *   writers    allocate a new object, publish it (xchg), retire the old
  *              one with ttak_epoch_retire() and reclaim; now and then
  *              ttak_epoch_synchronize(). The retire callback overwrites the
@@ -141,6 +143,8 @@ struct torture_irq_counts {
 	unsigned long in_enter;		/* landed in the task's enter */
 	unsigned long overtaken;	/* epoch moved past a watched read */
 	unsigned long wrong_ctx;	/* ran outside its expected context */
+	unsigned long accessed;		/* ttak_mem_access() said live */
+	unsigned long access_refused;	/* ... said gone (freed meanwhile) */
 };
 
 /* A softirq or hardirq reader of one CPU. */
@@ -349,6 +353,26 @@ static u64 torture_jitter_ns(u32 *rnd, unsigned int period_us)
  * protected merely delay every grace period. @in_ctx: the callback runs
  * in the context it was armed for.
  */
+/*
+ * ttak_mem_access() promises any context: probe a tracked block that the
+ * cleaner may be freeing right now. The block registry's lock is taken
+ * here in interrupt context and by the cleaner and the finders in task
+ * context; lockdep (debug kernel) reports it unless every taker turns
+ * interrupts off. The answer is not dereferenced: the block may be freed
+ * as soon as the call returns.
+ */
+static void torture_access_probe(struct torture_irq_reader *ir)
+{
+	void *ptr = READ_ONCE(torture_slots[torture_rnd(&ir->rnd) % nslots]);
+
+	if (!ptr)
+		return;
+	if (ttak_mem_access(ptr, ttak_get_tick_count()))
+		ir->n.accessed++;
+	else
+		ir->n.access_refused++;
+}
+
 static enum hrtimer_restart torture_irq_section(struct torture_irq_reader *ir,
 						int task, bool in_ctx,
 						unsigned int hold_us,
@@ -365,6 +389,7 @@ static enum hrtimer_restart torture_irq_section(struct torture_irq_reader *ir,
 	else
 		ok = torture_read(hold_us);
 	ttak_epoch_exit();
+	torture_access_probe(ir);
 
 	if (in_ctx)
 		n->reads++;
@@ -793,6 +818,8 @@ static void torture_irq_add(struct torture_irq_counts *sum,
 	sum->in_enter += n->in_enter;
 	sum->overtaken += n->overtaken;
 	sum->wrong_ctx += n->wrong_ctx;
+	sum->accessed += n->accessed;
+	sum->access_refused += n->access_refused;
 }
 
 static void torture_sum(struct torture_totals *t)
@@ -852,6 +879,9 @@ static int torture_verdict(unsigned int cpus, u64 run_ns, u64 stop_ns)
 	pr_info("counts: lookups=%lu misses=%lu refused=%lu acquires=%lu lost_refs=%lu bad_blocks=%lu cleanups=%lu readds=%lu add_failures=%lu\n",
 		t.lookups, t.misses, t.refused, t.acquires, t.lost_refs,
 		t.bad_blocks, c->cleanups, c->readds, c->add_failures);
+	pr_info("counts: mem_access softirq=%lu/%lu hardirq=%lu/%lu (live/gone)\n",
+		t.soft.accessed, t.soft.access_refused, t.hard.accessed,
+		t.hard.access_refused);
 	pr_info("counts: generations=%lu chunks=%lu rotations=%lu begin_failures=%lu bad_chunks=%lu run_ms=%llu stop_ms=%llu\n",
 		a->generations, a->chunks, a->rotations, a->begin_failures,
 		a->bad_chunks, div_u64(run_ns, NSEC_PER_MSEC),
@@ -870,7 +900,8 @@ static int torture_verdict(unsigned int cpus, u64 run_ns, u64 stop_ns)
 		return -EINVAL;
 	}
 	if (!t.reads || !t.soft.reads || !t.replaced || !t.acquires ||
-	    !a->rotations) {
+	    !a->rotations || !(t.soft.accessed + t.soft.access_refused) ||
+	    (t.hard.reads && !(t.hard.accessed + t.hard.access_refused))) {
 		pr_err("FAIL (some part did no work: reads=%lu softirq_reads=%lu replaced=%lu acquires=%lu rotations=%lu)\n",
 		       t.reads, t.soft.reads, t.replaced, t.acquires,
 		       a->rotations);

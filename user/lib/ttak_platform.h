@@ -98,6 +98,10 @@ static inline void ttak_unlock(ttak_lock_t *l)
 	pthread_mutex_unlock(l);
 }
 
+/* A lock also taken from interrupt context (kernel); a mutex here. */
+#define ttak_lock_irqsave(l, flags)	do { (flags) = 0; ttak_lock(l); } while (0)
+#define ttak_unlock_irqrestore(l, flags) ((void)(flags), ttak_unlock(l))
+
 /* atomics on the public member types */
 #define ttak_a32_read(p)	atomic_load(p)
 #define ttak_a32_set(p, v)	atomic_store((p), (v))
@@ -176,8 +180,29 @@ static inline u64 div_u64(u64 dividend, u32 divisor)
 /* clock */
 u64 ttak_plat_now_ns(void);
 
-/* errors */
+/*
+ * errors: the core's workers return 0 or -errno, or a pointer that may
+ * carry -errno (the kernel's ERR_PTR convention); the public calls hand
+ * the reason to ttak_set_errno().
+ */
 #define ttak_set_errno(e)	((void)(errno = (e)))
+#define TTAK_MAX_ERRNO		4095
+
+static inline void *ERR_PTR(long err)
+{
+	return (void *)err;
+}
+
+static inline long PTR_ERR(const void *p)
+{
+	return (long)p;
+}
+
+static inline bool IS_ERR(const void *p)
+{
+	return (uintptr_t)p >= (uintptr_t)-TTAK_MAX_ERRNO;
+}
+
 #define ttak_plat_err(...)	ttak_plat_report(__VA_ARGS__)
 void ttak_plat_report(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -103,6 +103,7 @@ bool ttak_arena_env_init(ttak_arena_env_t *env,
  *
  * Context: not inside an epoch section; there the teardown of a private
  * GC is refused (reported, errno EDEADLK) and @env stays usable.
+ * Kernel: process context, may sleep.
  */
 void ttak_arena_env_destroy(ttak_arena_env_t *env);
 
@@ -113,7 +114,9 @@ void ttak_arena_env_destroy(ttak_arena_env_t *env);
  * @epoch_id: caller's label, kept in @generation.
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
- * Return: true on success; false leaves @generation empty.
+ * Return: true on success; false leaves @generation empty: EINVAL for a
+ * NULL or destroyed @env or NULL @generation, ENOMEM when the buffer or
+ * its tracking node cannot be allocated.
  */
 bool ttak_arena_generation_begin(ttak_arena_env_t *env,
 				 ttak_arena_generation_t *generation,
@@ -202,8 +205,26 @@ bool ttak_arena_generation_retire(ttak_arena_env_t *env,
  *
  * Context: user space: any thread. Kernel: process context outside an
  * epoch section, may sleep.
+ * On failure (a NULL or destroyed @env) nothing happens and errno is
+ * EINVAL.
  */
 void ttak_arena_env_rotate(ttak_arena_env_t *env);
+
+/**
+ * ttak_arena_env_chunk_stride() - Bytes one chunk takes in @env's
+ * generations (ttak extension).
+ * @env: the env.
+ * @chunk_bytes: the chunk size asked for, 0 for config.chunk_bytes.
+ *
+ * The size rounded up to TTAK_CACHE_LINE_SIZE when the env's flags ask for
+ * cache-aligned chunks, else the size itself: the rule claim() carves by.
+ *
+ * Context: any thread or context; takes no lock.
+ * Return: the stride; 0 for a NULL or destroyed env, or when rounding up
+ * overflows.
+ */
+size_t ttak_arena_env_chunk_stride(const ttak_arena_env_t *env,
+				   size_t chunk_bytes);
 
 /**
  * ttak_arena_env_get_stats() - Snapshot the env's counters (ttak extension).

@@ -31,6 +31,21 @@ typedef struct ttak_epoch_gc {
 
 typedef ttak_epoch_gc_t tt_epoch_gc_t;
 
+/**
+ * struct ttak_epoch_gc_stats - a snapshot of a GC's rotation state.
+ * @epoch: the GC's current_epoch (advances once per rotation).
+ * @rotations: rotations since init.
+ * @last_rotate_ns: ttak_get_tick_count_ns() at the last rotation, 0 if
+ *	none yet.
+ * @manual: only ttak_epoch_gc_rotate() flushes (manual mode).
+ */
+struct ttak_epoch_gc_stats {
+	uint64_t epoch;
+	uint64_t rotations;
+	uint64_t last_rotate_ns;
+	bool manual;
+};
+
 typedef enum {
 	TTAK_EPOCH_GC_HINT_ALLOC	= 1 << 0,
 	TTAK_EPOCH_GC_HINT_FREE		= 1 << 1,
@@ -79,7 +94,9 @@ void ttak_epoch_gc_register(ttak_epoch_gc_t *gc, void *ptr, size_t size);
  * @size: its size in bytes.
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
- * Return: the node tracking @ptr, or NULL on failure.
+ * Return: the node tracking @ptr, or NULL on failure (errno EINVAL for a
+ * NULL @gc or @ptr or a zero @size, EEXIST when @ptr is tracked already,
+ * ENOMEM).
  */
 ttak_mem_node_t *ttak_epoch_gc_register_node(ttak_epoch_gc_t *gc, void *ptr,
 					     size_t size);
@@ -93,8 +110,22 @@ ttak_mem_node_t *ttak_epoch_gc_register_node(ttak_epoch_gc_t *gc, void *ptr,
  * by a later rotation or reclaim.
  *
  * Context: user space: any thread. Kernel: process context.
+ * A NULL or destroyed @gc is refused (errno EINVAL).
  */
 void ttak_epoch_gc_rotate(ttak_epoch_gc_t *gc);
+
+/**
+ * ttak_epoch_gc_get_stats() - Snapshot @gc's rotation state (ttak
+ * extension).
+ * @gc: the GC; NULL is ignored.
+ * @stats: filled in; NULL is ignored.
+ *
+ * The tree's counters come from ttak_mem_tree_get_stats(&gc->tree, ...).
+ *
+ * Context: any thread or context; takes no lock.
+ */
+void ttak_epoch_gc_get_stats(ttak_epoch_gc_t *gc,
+			     struct ttak_epoch_gc_stats *stats);
 
 /**
  * ttak_epoch_gc_manual_rotate() - Switch between manual and automatic mode.

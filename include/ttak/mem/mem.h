@@ -67,7 +67,9 @@ void *ttak_mem_alloc_safe(size_t size, uint64_t lifetime_ticks,
  * The contents up to the smaller size are kept, the rest is zeroed.
  *
  * Context: as ttak_mem_alloc_safe().
- * Return: the new block, or NULL with @ptr untouched.
+ * Return: the new block, or NULL with @ptr untouched (errno EINVAL for a
+ * zero @new_size, EFAULT when @ptr is no live block, or as
+ * ttak_mem_alloc_safe()).
  */
 void *ttak_mem_realloc_safe(void *ptr, size_t new_size,
 			    uint64_t lifetime_ticks, uint64_t now_tick,
@@ -83,7 +85,8 @@ void *ttak_mem_realloc_safe(void *ptr, size_t new_size,
  * @flags: flags of the copy.
  *
  * Context: as ttak_mem_alloc_safe().
- * Return: the copy, or NULL.
+ * Return: the copy, or NULL (errno EINVAL for a NULL @src, or as
+ * ttak_mem_alloc_safe()).
  */
 void *ttak_mem_dup_safe(const void *src, size_t size, uint64_t lifetime_ticks,
 			uint64_t now_tick, bool is_root,
@@ -95,7 +98,7 @@ void *ttak_mem_dup_safe(const void *src, size_t size, uint64_t lifetime_ticks,
  *
  * A pointer that is not a live ttak block (foreign, or freed already) and
  * a block whose header or end canary was overwritten are reported and
- * not freed.
+ * not freed (errno EFAULT in user space).
  *
  * Context: as ttak_mem_alloc_safe() (freeing a large block may sleep in
  * the kernel).
@@ -115,9 +118,11 @@ void ttak_mem_freep(void **ptr);
  * @ptr: a block from this allocator.
  * @now_tick: the caller's current tick.
  *
- * Context: any thread; in the kernel, any context.
+ * Context: any thread; in the kernel, any context (process, softirq,
+ * hardirq): the block registry's locks are taken with interrupts off.
  * Return: @ptr if it is a live, intact, unexpired block allocated with
- * allow_direct; NULL otherwise (errno EFAULT, ETIMEDOUT or EPERM).
+ * allow_direct; NULL otherwise (errno EINVAL for NULL, EFAULT for a
+ * pointer that is no live block or a corrupted one, ETIMEDOUT, EPERM).
  */
 void *ttak_mem_access(void *ptr, uint64_t now_tick);
 
