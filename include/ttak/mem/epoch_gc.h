@@ -134,6 +134,8 @@ void ttak_epoch_gc_get_stats(ttak_epoch_gc_t *gc,
  *	hint) flush; false: registering and hinting also rotate once the
  *	pressure reaches the tree's threshold.
  *
+ * A NULL @gc is refused (errno EINVAL).
+ *
  * Context: user space: any thread. Kernel: process context; does not sleep.
  */
 void ttak_epoch_gc_manual_rotate(ttak_epoch_gc_t *gc, bool manual_mode);
@@ -145,7 +147,7 @@ void ttak_epoch_gc_manual_rotate(ttak_epoch_gc_t *gc, bool manual_mode);
  *
  * COLLECT_NOW rotates even in manual mode; IDLE and FREE rotate in
  * automatic mode; ALLOC and REALLOC rotate in automatic mode only when
- * pressure has reached the threshold.
+ * pressure has reached the threshold. A NULL @gc is refused (errno EINVAL).
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
  */

@@ -104,7 +104,8 @@ void ttak_mem_tree_init(ttak_mem_tree_t *tree);
  *
  * Waits for blocks still in a grace period.
  *
- * Context: must not be called inside ttak_epoch_enter()/exit().
+ * Context: must not be called inside ttak_epoch_enter()/exit(); there it
+ * is refused (reported, errno EDEADLK) and @tree stays as it was.
  */
 void ttak_mem_tree_destroy(ttak_mem_tree_t *tree);
 
@@ -128,7 +129,8 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 /**
  * ttak_mem_tree_remove() - Stop tracking a node, leaving its block alone.
  * @tree: the tree holding @node.
- * @node: the node; NULL or a node of another tree is refused.
+ * @node: the node; NULL, a node of another tree or one removed already
+ *	is refused (errno EINVAL) and nothing changes.
  *
  * The node is freed after a grace period; the caller owns the block.
  * Remove is the owner's free of the node: references others hold do not
@@ -174,7 +176,8 @@ void ttak_mem_node_acquire(ttak_mem_node_t *node);
  * @node: the node.
  *
  * The last release moves the node to the garbage list and adds its size
- * to the tree's garbage pressure. Releasing a node at zero is refused.
+ * to the tree's garbage pressure. Releasing NULL or a node at zero is
+ * refused (errno EINVAL) and changes nothing.
  * After dropping the last reference the call no longer touches @node.
  *
  * Context: user space: any thread. Kernel: process context; does not
@@ -188,7 +191,8 @@ void ttak_mem_node_release(ttak_mem_node_t *node);
  * @min_ns: an automatic cleanup runs at most this often, and only once
  *	the pressure has reached the threshold.
  * @max_ns: with garbage waiting, an automatic cleanup runs at least this
- *	often. @min_ns > @max_ns is refused.
+ *	often. @min_ns > @max_ns, or a NULL @tree, is refused (errno EINVAL)
+ *	and nothing changes.
  *
  * Context: user space: any thread. Kernel: process context; does not
  * sleep (takes spinlocks that are not irq-safe).
@@ -202,6 +206,8 @@ void ttak_mem_tree_set_cleaning_intervals(ttak_mem_tree_t *tree,
  * @threshold_bytes: garbage pressure at which automatic cleanup (and an
  *	automatic epoch GC) stops waiting for the interval.
  *
+ * A NULL @tree is refused (errno EINVAL).
+ *
  * Context: any thread or context; takes no lock.
  */
 void ttak_mem_tree_set_pressure_threshold(ttak_mem_tree_t *tree,
@@ -213,7 +219,8 @@ void ttak_mem_tree_set_pressure_threshold(ttak_mem_tree_t *tree,
  * @pressure_amount: bytes added to the pressure figure until the next
  *	cleanup takes them back.
  *
- * May run an automatic cleanup that is due.
+ * May run an automatic cleanup that is due. A NULL @tree is refused
+ * (errno EINVAL).
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
  */
@@ -225,6 +232,8 @@ void ttak_mem_tree_report_pressure(ttak_mem_tree_t *tree,
  * @tree: the tree.
  * @manual_cleanup_enabled: true: only ttak_mem_tree_perform_cleanup() and
  *	the SHUTDOWN hint clean the tree.
+ *
+ * A NULL @tree is refused (errno EINVAL).
  *
  * Context: user space: any thread. Kernel: process context; does not
  * sleep (takes spinlocks that are not irq-safe).
@@ -239,7 +248,8 @@ void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
  *
  * Costs O(garbage), not O(nodes). Qualifying nodes leave the index at
  * once; their blocks are freed as soon as no epoch reader can hold them,
- * which is immediately when no reader is inside a section.
+ * which is immediately when no reader is inside a section. A NULL or
+ * destroyed @tree is refused (errno EINVAL).
  *
  * Context: user space: any thread. Kernel: process context.
  */
@@ -258,7 +268,8 @@ void ttak_mem_tree_perform_cleanup(ttak_mem_tree_t *tree, uint64_t now);
  *
  * Context: user space: any thread. Kernel: process context; does not
  *	sleep (takes spinlocks that are not irq-safe).
- * Return: the node, or NULL when @ptr is not (or no longer) tracked.
+ * Return: the node, or NULL when @ptr is not (or no longer) tracked, or
+ * (errno EINVAL) for a NULL or destroyed @tree or a NULL @ptr.
  */
 ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr);
 
@@ -269,7 +280,7 @@ ttak_mem_node_t *ttak_mem_tree_find_node(ttak_mem_tree_t *tree, void *ptr);
  *
  * PRESSURE and IDLE run a cleanup at once (unless manual), SHUTDOWN runs
  * one even in manual mode; ALLOC and FREE only let an overdue automatic
- * cleanup run.
+ * cleanup run. A NULL or destroyed @tree is refused (errno EINVAL).
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
  */
