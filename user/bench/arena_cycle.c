@@ -137,106 +137,106 @@ static double timed_round(bool ttak, unsigned int ms, uint64_t *done)
 	return (double)(now - start) / (double)n;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
+struct opts {
+	unsigned int rounds, round_ms;
+	const char *only;		/* ttak|baseline: the strace mode */
+	uint64_t cycles;
+	bool with_reader;
+};
 
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
+static void parse(int argc, char **argv, struct opts *o)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-int main(int argc, char **argv)
-{
-	double t_ttak[MAX_ROUNDS], t_base[MAX_ROUNDS], t_rd[MAX_ROUNDS];
-	double mt, mb, mr;
-	bool with_reader = false;
-	unsigned int rounds = 9, round_ms = 200;
-	const char *only = NULL;
-	uint64_t cycles = 0, done = 0, i;
-	struct phase_ns ph = { 0 };
 	bool smoke = false;
-	int a, r;
+	const char *v;
+	int a;
 
 	for (a = 1; a < argc; a++) {
-		if (!strncmp(argv[a], "--rounds=", 9))
-			rounds = (unsigned int)atoi(argv[a] + 9);
-		else if (!strncmp(argv[a], "--round-ms=", 11))
-			round_ms = (unsigned int)atoi(argv[a] + 11);
-		else if (!strncmp(argv[a], "--only=", 7))
-			only = argv[a] + 7;
-		else if (!strncmp(argv[a], "--cycles=", 9))
-			cycles = strtoull(argv[a] + 9, NULL, 0);
+		if ((v = bench_arg(argv[a], "--rounds=")))
+			o->rounds = (unsigned int)atoi(v);
+		else if ((v = bench_arg(argv[a], "--round-ms=")))
+			o->round_ms = (unsigned int)atoi(v);
+		else if ((v = bench_arg(argv[a], "--only=")))
+			o->only = v;
+		else if ((v = bench_arg(argv[a], "--cycles=")))
+			o->cycles = strtoull(v, NULL, 0);
 		else if (!strcmp(argv[a], "--smoke"))
 			smoke = true;
 		else if (!strcmp(argv[a], "--reader"))
-			with_reader = true;
+			o->with_reader = true;
 		else {
 			fprintf(stderr, "usage: %s [--rounds=R] [--round-ms=MS] [--only=ttak|baseline --cycles=N] [--smoke]\n",
 				argv[0]);
-			return 2;
+			exit(2);
 		}
 	}
 	if (smoke) {
-		rounds = 3;
-		round_ms = 50;
+		o->rounds = 3;
+		o->round_ms = 50;
 	}
-	if (rounds < 1)
-		rounds = 1;
-	if (rounds > MAX_ROUNDS)
-		rounds = MAX_ROUNDS;
+	if (o->rounds < 1)
+		o->rounds = 1;
+	if (o->rounds > MAX_ROUNDS)
+		o->rounds = MAX_ROUNDS;
+}
 
-	bench_check(ttak_arena_env_init(&env, NULL), "env init");
-	bench_check(env.config.generation_bytes == GEN_BYTES &&
-		    env.config.chunk_bytes == CHUNK_BYTES,
-		    "defaults are not 4096/128");
+/* --only: just run the cycles, for strace to count the system calls. */
+static void run_only(const struct opts *o)
+{
+	bool ttak = !strcmp(o->only, "ttak");
+	uint64_t i;
 
-	if (only) {
-		bool ttak = !strcmp(only, "ttak");
-
-		if (with_reader)
-			reader_start();
-		for (i = 0; i < cycles; i++) {
-			if (ttak)
-				ttak_cycle(i, NULL);
-			else
-				baseline_cycle(i);
-		}
-		if (with_reader)
-			reader_stop();
-		ttak_arena_env_destroy(&env);
-		printf("ran %llu %s cycles\n", (unsigned long long)cycles,
-		       only);
-		return 0;
+	if (o->with_reader)
+		reader_start();
+	for (i = 0; i < o->cycles; i++) {
+		if (ttak)
+			ttak_cycle(i, NULL);
+		else
+			baseline_cycle(i);
 	}
+	if (o->with_reader)
+		reader_stop();
+	printf("ran %llu %s cycles\n", (unsigned long long)o->cycles, o->only);
+}
+
+/* Interleaved rounds of ttak, baseline, ttak with an idle reader. */
+static void time_rounds(const struct opts *o, double *mt, double *mb,
+			double *mr)
+{
+	double t_ttak[MAX_ROUNDS], t_base[MAX_ROUNDS], t_rd[MAX_ROUNDS];
+	int r, n = (int)o->rounds;
+	uint64_t done = 0, i;
 
 	/* warm both paths up: malloc arenas, hash tables, retire chunks */
 	for (i = 0; i < 20000; i++) {
 		ttak_cycle(i, NULL);
 		baseline_cycle(i);
 	}
-	for (r = 0; r < (int)rounds; r++) {
-		t_ttak[r] = timed_round(true, round_ms, &done);
-		t_base[r] = timed_round(false, round_ms, &done);
+	for (r = 0; r < n; r++) {
+		t_ttak[r] = timed_round(true, o->round_ms, &done);
+		t_base[r] = timed_round(false, o->round_ms, &done);
 		reader_start();
-		t_rd[r] = timed_round(true, round_ms, &done);
+		t_rd[r] = timed_round(true, o->round_ms, &done);
 		reader_stop();
 	}
-	mt = median(t_ttak, (int)rounds);
-	mb = median(t_base, (int)rounds);
-	mr = median(t_rd, (int)rounds);
+	*mt = bench_median(t_ttak, n);
+	*mb = bench_median(t_base, n);
+	*mr = bench_median(t_rd, n);
+	bench_check(*mt > 0 && *mb > 0 && done > 0, "no cycles ran");
+}
 
+static void report(const struct opts *o)
+{
+	struct phase_ns ph = { 0 };
+	double mt, mb, mr;
+	uint64_t i;
+
+	time_rounds(o, &mt, &mb, &mr);
 	/* where the time goes (costs include two clock reads per phase) */
 	for (i = 0; i < 100000; i++)
 		ttak_cycle(i, &ph);
 
-	bench_check(mt > 0 && mb > 0 && done > 0, "no cycles ran");
 	printf("# arena cycle: %u rounds of %u ms each, medians; 1 thread\n",
-	       rounds, round_ms);
+	       o->rounds, o->round_ms);
 	printf("# phases per ttak cycle (ns): begin %.0f, carve 32 %.0f, retire %.0f, rotate-until-flushed %.0f\n",
 	       ph.begin / 1e5, ph.carve / 1e5, ph.retire / 1e5,
 	       ph.rotate / 1e5);
@@ -245,6 +245,21 @@ int main(int argc, char **argv)
 		     bench_verdict(mt <= 1.5 * mb));
 	bench_result("arena.cycle.reader", "same, a 2nd thread registered as an idle reader",
 		     mr, "ns", "aligned_alloc+touch+free", mb, "context", "-");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .rounds = 9, .round_ms = 200 };
+
+	parse(argc, argv, &o);
+	bench_check(ttak_arena_env_init(&env, NULL), "env init");
+	bench_check(env.config.generation_bytes == GEN_BYTES &&
+		    env.config.chunk_bytes == CHUNK_BYTES,
+		    "defaults are not 4096/128");
+	if (o.only)
+		run_only(&o);
+	else
+		report(&o);
 	ttak_arena_env_destroy(&env);
 	return 0;
 }

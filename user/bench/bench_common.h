@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * Helpers shared by the ttak user-space benchmarks: clocks, RSS, a tiny
- * PRNG, and the one output format every bench uses for its figures.
+ * PRNG and hash, single-writer counters, medians, the machine note, and
+ * the one output format every bench uses for its figures. The inline
+ * ones are here; the rest are in bench_common.c, linked into every bench.
  *
  * Every figure is printed on one line that starts with "RESULT", so the
  * driver (run_bench.sh) can put them into a table:
@@ -12,6 +14,7 @@
 #ifndef TTAK_BENCH_COMMON_H
 #define TTAK_BENCH_COMMON_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +68,47 @@ static inline uint64_t bench_rand(uint64_t *state)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+/* A 64-bit finaliser (MurmurHash3's): spreads keys over a hash table. */
+static inline uint64_t bench_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Counters with a single writer (their thread) and any number of readers:
+ * a relaxed load and store, no locked instruction on the hot path.
+ */
+static inline void bench_cnt_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+static inline void bench_cnt_add_signed(_Atomic int64_t *c, int64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* @part as a percentage of @whole, 0 when there is no whole. */
+static inline double bench_pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0;
+}
+
+/* The value of option @name ("--name=") in @arg, NULL if @arg is not it. */
+static inline const char *bench_arg(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(arg, name, n) ? NULL : arg + n;
+}
+
 /* Keep a value alive without the compiler seeing through it. */
 #define bench_keep(x)	__asm__ __volatile__("" : : "r"(x) : "memory")
 #define bench_barrier()	__asm__ __volatile__("" : : : "memory")
@@ -93,6 +137,23 @@ static inline const char *bench_verdict(bool met)
 {
 	return met ? "met" : "MISSED";
 }
+
+/* Median of @v[0..n-1] (sorts @v); rounds of a noisy machine. */
+double bench_median(double *v, int n);
+
+/*
+ * Work two threads get done together on a register-only loop, against
+ * one thread alone: about 2 on two free cores, about 1 when the two CPUs
+ * share one core or a neighbour keeps the other busy. Measured in
+ * @rounds interleaved rounds of about @ms each, the median reported.
+ */
+double bench_parallel_speedup(int rounds, unsigned int ms);
+
+/*
+ * Print the "# note:" line that tells how to read 2-thread figures,
+ * from bench_parallel_speedup() measured right now.
+ */
+void bench_machine_note(void);
 
 /* Fail loudly: a bench that did not run must not look like one that did. */
 #define bench_check(cond, ...)						\

@@ -241,19 +241,6 @@ static void run_child(const char *self, enum impl impl, int threads,
 	*peak_mib = (double)peak / (1 << 20);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static enum impl parse_impl(const char *s)
 {
 	int i;
@@ -265,59 +252,56 @@ static enum impl parse_impl(const char *s)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+struct opts {
+	bool child, smoke;
+	enum impl impl;
+	int threads;
+	uint64_t count;
+};
+
+static void parse(int argc, char **argv, struct opts *o)
 {
-	double rt[MAX_ROUNDS], ru[MAX_ROUNDS], mt, mu;
-	double mops[3][3], peak[3][3];
-	unsigned int rounds = 11, round_ms = 100;
-	uint64_t count = 10000000;
-	enum impl impl = IMPL_TTAK;
-	bool smoke = false, child = false;
-	char self[4096], id[64], what[160];
-	int threads = 1, a, r, t, i;
-	ssize_t len;
+	const char *v;
+	int a;
 
 	for (a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "retire"))
-			child = true;
-		else if (!strncmp(argv[a], "--impl=", 7))
-			impl = parse_impl(argv[a] + 7);
-		else if (!strncmp(argv[a], "--threads=", 10))
-			threads = atoi(argv[a] + 10);
-		else if (!strncmp(argv[a], "--count=", 8))
-			count = strtoull(argv[a] + 8, NULL, 0);
+			o->child = true;
+		else if ((v = bench_arg(argv[a], "--impl=")))
+			o->impl = parse_impl(v);
+		else if ((v = bench_arg(argv[a], "--threads=")))
+			o->threads = atoi(v);
+		else if ((v = bench_arg(argv[a], "--count=")))
+			o->count = strtoull(v, NULL, 0);
 		else if (!strcmp(argv[a], "--smoke"))
-			smoke = true;
+			o->smoke = true;
 		else {
 			fprintf(stderr, "usage: %s [--smoke] [--count=N] | retire --impl=ttak|call_rcu|defer_rcu --threads=T --count=N\n",
 				argv[0]);
-			return 2;
+			exit(2);
 		}
 	}
-	if (threads < 1 || threads > MAX_THREADS)
-		threads = 1;
-	if (child)
-		return retire_child(impl, threads, count);
+	if (o->threads < 1 || o->threads > MAX_THREADS)
+		o->threads = 1;
+}
 
-	if (smoke) {
-		rounds = 3;
-		round_ms = 30;
-		count = 200000;
-	}
-	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	bench_check(len > 0, "readlink /proc/self/exe");
-	self[len] = 0;
+/* The read pair, ttak against liburcu, 1 and 2 threads. */
+static void read_figures(unsigned int rounds, unsigned int round_ms)
+{
+	double rt[MAX_ROUNDS], ru[MAX_ROUNDS], mt, mu;
+	char id[64], what[160];
+	int r, t;
 
 	printf("# EBR: read pair, %u interleaved rounds of %u ms, medians\n",
 	       rounds, round_ms);
-	printf("# note: the 2 vCPUs share roughly one physical core, so 2-thread figures show contention, not parallel speed-up\n");
+	bench_machine_note();
 	for (t = 1; t <= 2; t++) {
 		for (r = 0; r < (int)rounds; r++) {
 			rt[r] = read_round(IMPL_TTAK, t, round_ms);
 			ru[r] = read_round(IMPL_URCU, t, round_ms);
 		}
-		mt = median(rt, (int)rounds);
-		mu = median(ru, (int)rounds);
+		mt = bench_median(rt, (int)rounds);
+		mu = bench_median(ru, (int)rounds);
 		snprintf(id, sizeof(id), "ebr.read.%dt", t);
 		snprintf(what, sizeof(what), "enter/exit pair, %d thread%s%s", t,
 			 t > 1 ? "s" : "",
@@ -325,35 +309,71 @@ int main(int argc, char **argv)
 		bench_result(id, what, mt, "ns", "liburcu memb inline read pair",
 			     mu, "ratio <= 1.0", bench_verdict(mt <= mu));
 	}
+}
 
+/* @t threads' retire figures: [0] ttak, [1] defer_rcu, [2] call_rcu. */
+static void retire_report(int t, uint64_t count, const double *mops,
+			  const double *peak)
+{
+	const char *note = t > 1 ? " (2 vCPUs on ~1 core)" : "";
+	char id[64], what[160];
+
+	snprintf(id, sizeof(id), "ebr.retire.%dt.defer", t);
+	snprintf(what, sizeof(what), "retire+reclaim/4096, %d thread%s%s",
+		 t, t > 1 ? "s" : "", note);
+	bench_result(id, what, mops[0], "M/s", "liburcu defer_rcu",
+		     mops[1], t > 1 ? "ratio >= 1.5" : "context",
+		     t > 1 ? bench_verdict(mops[0] >= 1.5 * mops[1]) : "-");
+	snprintf(id, sizeof(id), "ebr.retire.%dt.call", t);
+	bench_result(id, what, mops[0], "M/s", "liburcu call_rcu",
+		     mops[2], "context", "-");
+	snprintf(id, sizeof(id), "ebr.peak.%dt.defer", t);
+	snprintf(what, sizeof(what), "peak RSS, %llu retires, %d thread%s",
+		 (unsigned long long)count, t, t > 1 ? "s" : "");
+	bench_result(id, what, peak[0], "MiB", "liburcu defer_rcu",
+		     peak[1], "< 32 MiB", bench_verdict(peak[0] < 32));
+	snprintf(id, sizeof(id), "ebr.peak.%dt.call", t);
+	bench_result(id, what, peak[0], "MiB", "liburcu call_rcu",
+		     peak[2], "context", "-");
+}
+
+/* Every retire measurement, each in a child process of this binary. */
+static void retire_figures(uint64_t count)
+{
+	static const enum impl order[3] = {
+		IMPL_TTAK, IMPL_DEFER_RCU, IMPL_CALL_RCU
+	};
+	double mops[3][3], peak[3][3];
+	char self[4096];
+	ssize_t len;
+	int t, i;
+
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	bench_check(len > 0, "readlink /proc/self/exe");
+	self[len] = 0;
 	printf("# EBR: retire of %llu 64-byte objects, each run a separate process\n",
 	       (unsigned long long)count);
 	for (t = 1; t <= 2; t++)
 		for (i = 0; i < 3; i++)
-			run_child(self, i == 0 ? IMPL_TTAK :
-				  i == 1 ? IMPL_DEFER_RCU : IMPL_CALL_RCU,
-				  t, count, &mops[t][i], &peak[t][i]);
-	for (t = 1; t <= 2; t++) {
-		const char *note = t > 1 ? " (2 vCPUs on ~1 core)" : "";
+			run_child(self, order[i], t, count, &mops[t][i],
+				  &peak[t][i]);
+	for (t = 1; t <= 2; t++)
+		retire_report(t, count, mops[t], peak[t]);
+}
 
-		snprintf(id, sizeof(id), "ebr.retire.%dt.defer", t);
-		snprintf(what, sizeof(what), "retire+reclaim/4096, %d thread%s%s",
-			 t, t > 1 ? "s" : "", note);
-		bench_result(id, what, mops[t][0], "M/s", "liburcu defer_rcu",
-			     mops[t][1], t > 1 ? "ratio >= 1.5" : "context",
-			     t > 1 ? bench_verdict(mops[t][0] >= 1.5 * mops[t][1]) : "-");
-		snprintf(id, sizeof(id), "ebr.retire.%dt.call", t);
-		bench_result(id, what, mops[t][0], "M/s", "liburcu call_rcu",
-			     mops[t][2], "context", "-");
-		snprintf(id, sizeof(id), "ebr.peak.%dt.defer", t);
-		snprintf(what, sizeof(what), "peak RSS, %llu retires, %d thread%s",
-			 (unsigned long long)count, t, t > 1 ? "s" : "");
-		bench_result(id, what, peak[t][0], "MiB", "liburcu defer_rcu",
-			     peak[t][1], "< 32 MiB",
-			     bench_verdict(peak[t][0] < 32));
-		snprintf(id, sizeof(id), "ebr.peak.%dt.call", t);
-		bench_result(id, what, peak[t][0], "MiB", "liburcu call_rcu",
-			     peak[t][2], "context", "-");
+int main(int argc, char **argv)
+{
+	struct opts o = { .impl = IMPL_TTAK, .threads = 1, .count = 10000000 };
+
+	parse(argc, argv, &o);
+	if (o.child)
+		return retire_child(o.impl, o.threads, o.count);
+	if (o.smoke) {
+		read_figures(3, 30);
+		retire_figures(200000);
+	} else {
+		read_figures(11, 100);
+		retire_figures(o.count);
 	}
 	return 0;
 }

@@ -27,7 +27,8 @@ say() { echo "$@" | tee -a "$LOG"; }
 run() { "$@" 2>&1 | tee -a "$LOG"; }
 
 say "# ttak benches, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(nproc) vCPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-say "# the 2 vCPUs share roughly one physical core: 2-thread figures show contention, not parallel speed-up"
+# how to read 2-thread figures is measured, not assumed: the EBR and TTL
+# benches print a "# note:" with the parallel speed-up of this machine
 
 # 1. arena cycle, then system calls per cycle in steady state
 if [ $SMOKE = 1 ]; then run "$BIN/arena_cycle" --smoke; else run "$BIN/arena_cycle"; fi
