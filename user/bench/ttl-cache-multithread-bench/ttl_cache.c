@@ -758,9 +758,7 @@ static void setup_arena(struct ttl_cache *c)
 	bench_check(ttak_arena_env_init(&c->env, &ec), "arena env init");
 	/* only the maintenance thread rotates */
 	ttak_epoch_gc_manual_rotate(c->env.gc, true);
-	c->entry_stride = cfg->align ?
-		(cfg->chunk_bytes + TTAK_CACHE_LINE_SIZE - 1) &
-		~(size_t)(TTAK_CACHE_LINE_SIZE - 1) : cfg->chunk_bytes;
+	c->entry_stride = ttak_arena_env_chunk_stride(&c->env, 0);
 	bench_check(sizeof(struct gen_meta) + c->entry_stride <= cfg->gen_bytes,
 		    "generation too small for one entry");
 	c->entries_per_gen = (cfg->gen_bytes -
@@ -870,8 +868,12 @@ void ttl_cache_geometry(const struct ttl_cache *c, struct ttl_cache_geometry *g)
 
 uint64_t ttl_cache_epoch(struct ttl_cache *c)
 {
-	return c->cfg.arena ? atomic_load(&c->env.gc->current_epoch) :
-			      ttak_epoch_current();
+	struct ttak_epoch_gc_stats st;
+
+	if (!c->cfg.arena)
+		return ttak_epoch_current();
+	ttak_epoch_gc_get_stats(c->env.gc, &st);
+	return st.epoch;
 }
 
 uint64_t ttl_cache_flushed(struct ttl_cache *c, size_t *pending)
