@@ -70,8 +70,13 @@ $(STATIC_LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(SHARED_LIB): $(LIB_PIC)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libttak.so.0 $^ -o $@ $(LDLIBS)
+# Only the public API is exported (user/lib/libttak.map; checked against
+# the headers by user/tests/check-exports.sh).
+LIB_MAP    := user/lib/libttak.map
+
+$(SHARED_LIB): $(LIB_PIC) $(LIB_MAP)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libttak.so.0 \
+		-Wl,--version-script=$(LIB_MAP) $(LIB_PIC) -o $@ $(LDLIBS)
 	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so.0
 	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so
 

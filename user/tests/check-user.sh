@@ -5,7 +5,8 @@
 #
 #  1. for each flavour (plain: gcc -O2; asan: ASan+UBSan; tsan: TSan;
 #     clang: clang -O2) build libttak and the suite into build/<flavour>/
-#     with warnings as errors, and run it;
+#     with warnings as errors, check that libttak.so exports exactly the
+#     public API of the headers (check-exports.sh, one line), and run it;
 #  2. run lesson 40 under valgrind memcheck and check what it prints;
 #  3. install into a scratch prefix and build lesson 40 against it through
 #     pkg-config, statically and against the shared library, and run both.
@@ -75,6 +76,8 @@ test_bins() {
 	for src in user/tests/test_*.c; do
 		printf 'build/%s/tests/%s ' "$1" "$(basename "$src" .c)"
 	done
+	# the unit suite shared with the kernel (see tests.mk)
+	printf 'build/%s/tests/test_core_suite ' "$1"
 }
 
 # Count a lesson run's output lines; $1 = output file, $2 = label.
@@ -105,6 +108,15 @@ for fl in $TTAK_FLAVOURS; do
 		show "$log"
 		bad "$fl: build"
 		continue
+	fi
+	elog=$OUT/exports-$fl.log
+	if sh user/tests/check-exports.sh "build/$fl/libttak.so" >"$elog" 2>&1
+	then
+		ok "$fl: libttak.so exports exactly the public API ($(sed -n \
+			's/.* exactly the \([0-9]*\) public names$/\1/p' "$elog") names)"
+	else
+		cat "$elog"
+		bad "$fl: libttak.so exports differ from the public headers"
 	fi
 	# shellcheck disable=SC2046
 	sh user/tests/run-flavour.sh "$fl" $(test_bins "$fl") 2>&1 |
