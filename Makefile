@@ -7,6 +7,8 @@
 #   make check            every test tier (see README.md)
 #   make install PREFIX=  library, headers and libttak.pc
 #   make module KDIR=...  the kernel module against a given build tree
+#                         (TTAK_TESTS=y: the test modules in kernel/tests/
+#                         too; only ttak.ko is ever built without it)
 #
 # Kbuild drives the kernel side (Kbuild, kernel/Kbuild); this file only
 # forwards to it when invoked from the command line.

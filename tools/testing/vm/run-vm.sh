@@ -19,8 +19,8 @@
 # Steps, all under $TTAK_VM_WORK/<target>/ so targets never share objects:
 #   1. copy kernel/ and include/ to src/ and build every .ko with
 #      make -C $KDIR M=src/kernel KSFT_INC=<dir> TTAK_TESTS=y modules
-#      (ttak.ko and the test modules in kernel/tests/; all of them land
-#      flat in the guest's /ttak/)
+#      (ttak.ko and the test modules in kernel/tests/, or ttak.ko alone
+#      for --demo; all of them land flat in the guest's /ttak/)
 #   2. build the selftests (contract below) into selftests/
 #   3. pack a busybox initramfs (initramfs.cpio) and boot it
 #   4. judge console.log: print `vm[<target>]: N passed, N failed, N skipped`
@@ -281,9 +281,12 @@ copy_sources() {
 copy_sources "$mod_src" "$work/src/kernel"
 [ ! -d "$repo/include" ] || copy_sources "$repo/include" "$work/src/include"
 mlog=$work/module-build.log
-# TTAK_TESTS=y: the test and bench modules in kernel/tests/ too.
+# TTAK_TESTS=y: the test and bench modules in kernel/tests/ too (the demo
+# needs ttak.ko alone).
+tests=y
+[ $demo -eq 0 ] || tests=
 if ! make -C "$kdir" M="$work/src/kernel" KSFT_INC="$KSFT_INC" -j"$jobs" \
-	TTAK_TESTS=y modules >"$mlog" 2>&1; then
+	TTAK_TESTS=$tests modules >"$mlog" 2>&1; then
 	tail -n 30 "$mlog" >&2
 	die "module build failed; see $mlog"
 fi
