@@ -44,7 +44,7 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS)
 LDLIBS     := -pthread
 
 CORE_SRC   := $(wildcard kernel/core/*.c)
-LIB_SRC    := $(CORE_SRC) user/lib/platform.c
+LIB_SRC    := $(CORE_SRC) user/lib/platform.c user/lib/epoch_membarrier.c
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB_PIC    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC))
 STATIC_LIB := $(BUILD)/libttak.a

@@ -4,8 +4,10 @@
  *
  * The core in kernel/core/ is shared with libttak and includes
  * "ttak_platform.h"; user/lib/ttak_platform.h gives the same names in user
- * space. Here: kvmalloc for blocks, spinlocks, the kernel's atomics,
- * ktime, and one epoch reader record per CPU.
+ * space. Here only generic primitives: kvmalloc for blocks, spinlocks, the
+ * kernel's atomics and barriers, ktime, error reporting. The EBR read side
+ * is a flavour of its own (kernel/epoch_percpu.c, behind
+ * kernel/core/epoch_flavour.h).
  */
 #ifndef TTAK_KERNEL_PLATFORM_H
 #define TTAK_KERNEL_PLATFORM_H
@@ -27,9 +29,6 @@
 #include <linux/types.h>
 
 #include <ttak/types.h>
-
-struct ttak_epoch_reader;
-struct ttak_retire_chunk;
 
 #define ttak_likely(x)		likely(x)
 #define ttak_unlikely(x)	unlikely(x)
@@ -166,30 +165,5 @@ static inline void ttak_plat_wait_relax(void)
 }
 
 #define ttak_might_sleep()	might_sleep()
-
-/* The global epoch (core/epoch.c), read by ttak_epoch_enter(). */
-extern atomic64_t ttak_epoch_global;
-
-/* Epoch readers: one record per CPU, in ttak_platform.c. */
-typedef void (*ttak_reader_fn)(struct ttak_epoch_reader *r, int id,
-			       void *ctx);
-void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx);
-
-/*
- * The reclaimer's side of the read-side handshake: pairs with the smp_mb()
- * in ttak_epoch_enter() after a reader publishes its epoch, so either the
- * scan that follows sees the reader inside or the reader sees every unlink
- * made before this barrier.
- */
-static inline void ttak_plat_heavy_barrier(void)
-{
-	/* pairs with the smp_mb() in ttak_epoch_enter() */
-	smp_mb();
-}
-
-bool ttak_plat_in_section(void);
-struct ttak_retire_chunk **ttak_plat_open_chunk(void);
-void ttak_plat_chunk_lock(void);
-void ttak_plat_chunk_unlock(void);
 
 #endif /* TTAK_KERNEL_PLATFORM_H */

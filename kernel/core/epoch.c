@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * Epoch-based reclamation, the shared half: the global epoch, retire
- * batches, grace-period detection and reclamation. The reader records
- * (per thread in user space, per CPU in the kernel) and the read-side
- * fast path live in the platform layer.
+ * batches, grace-period detection and reclamation. The read side - the
+ * reader records, enter/exit and the heavy barrier - is a flavour, one
+ * per home, behind epoch_flavour.h: per CPU in the kernel
+ * (kernel/epoch_percpu.c), per thread with membarrier() in user space
+ * (user/lib/epoch_membarrier.c).
  *
  * Safety argument, in short. A reader publishes (epoch << 1) | 1 before it
  * touches shared objects; a retirer unlinks objects, issues a full barrier
  * and stamps the batch with the global epoch E it then reads. Before
  * judging a batch the reclaimer issues a heavy barrier (a full barrier on
  * every reader: membarrier() in user space, smp_mb() paired with the
- * reader's own smp_mb() in the kernel) and then reads every record. A
+ * reader's own smp_mb() in the kernel; ttak_flavour_heavy_barrier()) and
+ * then reads every record, reading each state with acquire, which pairs
+ * with the store-release of 0 by which a reader leaves. A
  * reader that can still reach an object of the batch is therefore seen
  * inside a section with an epoch <= E, and a batch is freed only when
  * every reader seen inside has an epoch > E. The global epoch moves on
@@ -18,6 +22,7 @@
  * keep entering cannot hold a batch back for ever.
  */
 #include "ttak_core.h"
+#include "epoch_flavour.h"
 #include <ttak/timing/timing.h>
 
 #define TTAK_RETIRE_BATCH	254	/* items per batch: a 4 KiB chunk */
@@ -154,14 +159,14 @@ static struct ttak_retire_chunk *ttak_take_own(bool keep_empty)
 {
 	struct ttak_retire_chunk **slot, *c;
 
-	ttak_plat_chunk_lock();
-	slot = ttak_plat_open_chunk();
+	ttak_flavour_chunk_lock();
+	slot = ttak_flavour_open_chunk();
 	c = slot ? *slot : NULL;
 	if (c && (c->count || !keep_empty))
 		*slot = NULL;
 	else
 		c = NULL;
-	ttak_plat_chunk_unlock();
+	ttak_flavour_chunk_unlock();
 	return c;
 }
 
@@ -185,14 +190,16 @@ struct ttak_scan {
 	size_t blockers;
 };
 
-static void ttak_scan_reader(struct ttak_epoch_reader *r, int id, void *ctx)
+static void ttak_scan_reader(ttak_atomic_u64_t *rstate,
+			     struct ttak_epoch_seen *seen, int id, void *ctx)
 {
 	struct ttak_scan *scan = ctx;
-	u64 state = ttak_a64_read_acquire(&r->state);
+	/* acquire: pairs with the reader's store-release of 0 on exit */
+	u64 state = ttak_a64_read_acquire(rstate);
 	u64 epoch = state >> 1;
 
 	if (!(state & 1)) {
-		r->seen_state = 0;
+		seen->state = 0;
 		return;
 	}
 	if (!scan->any_inside || epoch < scan->min_epoch)
@@ -202,16 +209,16 @@ static void ttak_scan_reader(struct ttak_epoch_reader *r, int id, void *ctx)
 	/* stall bookkeeping for flush-status reports; clock read only here */
 	if (!scan->now_ns)
 		scan->now_ns = ttak_get_tick_count_ns();
-	if (r->seen_state != state) {
-		r->seen_state = state;
-		r->seen_since_ns = scan->now_ns;
+	if (seen->state != state) {
+		seen->state = state;
+		seen->since_ns = scan->now_ns;
 	}
 	if (epoch < scan->global) {
 		if (scan->blockers < scan->max) {
 			scan->out[scan->blockers].id = id;
 			scan->out[scan->blockers].epoch = epoch;
 			scan->out[scan->blockers].held_ns =
-				scan->now_ns - r->seen_since_ns;
+				scan->now_ns - seen->since_ns;
 		}
 		scan->blockers++;
 	}
@@ -224,7 +231,7 @@ static void ttak_scan_locked(struct ttak_scan *scan)
 	scan->now_ns = 0;
 	scan->any_inside = false;
 	scan->blockers = 0;
-	ttak_plat_scan_readers(ttak_scan_reader, scan);
+	ttak_flavour_scan_readers(ttak_scan_reader, scan);
 	if (!scan->any_inside || scan->min_epoch >= scan->global) {
 		if (ttak_a64_cmpxchg(&ttak_epoch_global, scan->global,
 				     scan->global + 1))
@@ -261,13 +268,13 @@ static void ttak_run_chunks(struct ttak_retire_chunk *c)
 		c->count = 0;
 		c->next = NULL;
 		/* reuse it as the caller's open batch: no trip to the pool */
-		ttak_plat_chunk_lock();
-		slot = ttak_plat_open_chunk();
+		ttak_flavour_chunk_lock();
+		slot = ttak_flavour_open_chunk();
 		if (slot && !*slot && !c->reserve) {
 			*slot = c;
 			c = NULL;
 		}
-		ttak_plat_chunk_unlock();
+		ttak_flavour_chunk_unlock();
 		if (c)
 			ttak_chunk_put(c);
 	}
@@ -294,7 +301,7 @@ static void ttak_reclaim_pass(struct ttak_scan *scan,
 	ttak_unlock(&ttak_ebr.lock);
 
 	/* batches sealed before this barrier are the ones this scan judges */
-	ttak_plat_heavy_barrier();
+	ttak_flavour_heavy_barrier();
 
 	ttak_lock(&ttak_ebr.lock);
 	ttak_scan_locked(scan);
@@ -355,7 +362,7 @@ static void ttak_wait_readers(void)
 	u64 target = ttak_a64_read(&ttak_epoch_global);
 
 	for (;;) {
-		ttak_plat_heavy_barrier();
+		ttak_flavour_heavy_barrier();
 		ttak_lock(&ttak_ebr.lock);
 		ttak_scan_locked(&scan);
 		ttak_unlock(&ttak_ebr.lock);
@@ -370,7 +377,7 @@ static void ttak_wait_readers(void)
 void ttak_epoch_synchronize(void)
 {
 	ttak_might_sleep();
-	if (ttak_plat_in_section()) {
+	if (ttak_flavour_in_section()) {
 		ttak_plat_err("epoch synchronize inside a read section; refused\n");
 		ttak_set_errno(EDEADLK);
 		return;
@@ -396,7 +403,7 @@ static struct ttak_retire_chunk *ttak_retire_no_memory(void *ptr,
 {
 	struct ttak_retire_chunk *c;
 
-	if (!ttak_plat_in_section()) {
+	if (!ttak_flavour_in_section()) {
 		ttak_plat_err("retire: no memory for a batch, waiting for readers instead\n");
 		ttak_wait_readers();
 		cleanup(ptr);
@@ -426,18 +433,18 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 		cleanup = ttak_mem_free_cb;
 	ttak_might_sleep();
 
-	ttak_plat_chunk_lock();
-	slot = ttak_plat_open_chunk();
+	ttak_flavour_chunk_lock();
+	slot = ttak_flavour_open_chunk();
 	if (!*slot) {
 		/* allocate outside the lock; another retirer may beat us */
-		ttak_plat_chunk_unlock();
+		ttak_flavour_chunk_unlock();
 		fresh = ttak_chunk_get();
 		if (!fresh)
 			fresh = ttak_retire_no_memory(ptr, cleanup);
 		if (!fresh)
 			return;
-		ttak_plat_chunk_lock();
-		slot = ttak_plat_open_chunk();
+		ttak_flavour_chunk_lock();
+		slot = ttak_flavour_open_chunk();
 		if (!*slot) {
 			*slot = fresh;
 			fresh = NULL;
@@ -450,7 +457,7 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 		*slot = NULL;
 	else
 		c = NULL;
-	ttak_plat_chunk_unlock();
+	ttak_flavour_chunk_unlock();
 
 	if (fresh)
 		ttak_chunk_put(fresh);
@@ -468,7 +475,7 @@ size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max)
 
 	scan.out = out;
 	scan.max = out ? max : 0;
-	ttak_plat_heavy_barrier();
+	ttak_flavour_heavy_barrier();
 	ttak_lock(&ttak_ebr.lock);
 	ttak_scan_locked(&scan);
 	ttak_unlock(&ttak_ebr.lock);

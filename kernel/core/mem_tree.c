@@ -16,6 +16,7 @@
  * node after its last reference is gone.
  */
 #include "ttak_core.h"
+#include "epoch_flavour.h"
 #include <ttak/mem_tree/mem_tree.h>
 #include <ttak/timing/timing.h>
 
@@ -170,7 +171,7 @@ int __ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 
 	if (!tree || !tree->initialized)
 		return 0;
-	if (ttak_plat_in_section()) {
+	if (ttak_flavour_in_section()) {
 		ttak_plat_err("mem tree destroyed inside an epoch section; refused\n");
 		return -EDEADLK;
 	}

@@ -4,9 +4,11 @@
  *
  * The core in kernel/core/ is written once for ttak.ko and libttak. It
  * includes "ttak_platform.h"; the kernel build finds kernel/ttak_platform.h,
- * the user build finds this file. Both give the same names: allocation,
- * locks, the atomics on public struct members, barriers, the clock,
- * error reporting, and the set of epoch readers (threads here, CPUs there).
+ * the user build finds this file. Both give the same names, for generic
+ * primitives only: allocation, locks, the atomics on public struct
+ * members, barriers, the clock, error reporting. The EBR read side is a
+ * flavour of its own (user/lib/epoch_membarrier.c, behind
+ * kernel/core/epoch_flavour.h).
  */
 #ifndef TTAK_USER_PLATFORM_H
 #define TTAK_USER_PLATFORM_H
@@ -20,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ttak/types.h>
-
-struct ttak_epoch_reader;
 
 typedef uint64_t u64;
 typedef uint32_t u32;
@@ -210,21 +210,5 @@ void ttak_plat_report(const char *fmt, ...)
 /* A wait loop's pause between polls; may sleep. */
 void ttak_plat_wait_relax(void);
 #define ttak_might_sleep()	do { } while (0)
-
-/*
- * Epoch readers. Each thread has one record in TLS, linked into a
- * registry on first use and unlinked by a key destructor at thread exit.
- */
-typedef void (*ttak_reader_fn)(struct ttak_epoch_reader *r, int id,
-			       void *ctx);
-void ttak_plat_scan_readers(ttak_reader_fn fn, void *ctx);
-/* Full barrier on every running reader thread (membarrier), or a fence. */
-void ttak_plat_heavy_barrier(void);
-/* Is the calling thread inside a section? */
-bool ttak_plat_in_section(void);
-/* Slot of the calling thread's open retire batch; no lock needed. */
-struct ttak_retire_chunk **ttak_plat_open_chunk(void);
-#define ttak_plat_chunk_lock()		do { } while (0)
-#define ttak_plat_chunk_unlock()	do { } while (0)
 
 #endif /* TTAK_USER_PLATFORM_H */

@@ -29,27 +29,6 @@
  */
 #define TTAK_EPOCH_SESSIONS 3
 
-struct ttak_retire_chunk;
-
-/*
- * struct ttak_epoch_reader - private per-thread (user) or per-CPU (kernel)
- * reader record. state is 0 outside a section, else (epoch << 1) | 1.
- */
-struct ttak_epoch_reader {
-	ttak_atomic_u64_t state;
-	unsigned int nesting;
-	bool registered;
-	bool fenced;	/* no membarrier(): this reader fences itself */
-	bool fast;	/* registered and not fenced: the inline path suffices */
-	/* owned by the reclaimer, under the domain lock: */
-	uint64_t seen_state;
-	uint64_t seen_since_ns;
-	/* user space only: */
-	int tid;
-	struct ttak_epoch_reader *next;
-	struct ttak_retire_chunk *chunk;	/* open retire batch */
-};
-
 /**
  * ttak_epoch_register_thread() - Register the calling thread as a reader.
  *
@@ -139,6 +118,23 @@ void ttak_epoch_enter(void);
  */
 void ttak_epoch_exit(void);
 #else
+/*
+ * struct ttak_epoch_reader - private: the part of the calling thread's
+ * reader record that the inline ttak_epoch_enter()/exit() below touch.
+ * Only that code and the library may use it; the rest of the record
+ * (registry link, thread id, the reclaimer's notes) is the library's own.
+ * @state: 0 outside a section, else (epoch << 1) | 1; written only by
+ *	this thread, read by reclaimers.
+ * @nesting: section depth of this thread.
+ * @fast: registered, and the reclaimer fences for it (membarrier()):
+ *	the inline path below suffices.
+ */
+struct ttak_epoch_reader {
+	ttak_atomic_u64_t state;
+	unsigned int nesting;
+	bool fast;
+};
+
 extern _Thread_local struct ttak_epoch_reader ttak_epoch_self;
 /* Outermost enter of an unregistered or self-fencing thread. */
 void ttak_epoch_enter_slow(void);
@@ -172,7 +168,12 @@ static inline void ttak_epoch_enter(void)
 	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
 	atomic_store_explicit(&ttak_epoch_self.state, (epoch << 1) | 1,
 			      memory_order_relaxed);
-	/* the reclaimer's membarrier() orders the store for us */
+	/*
+	 * No fence: the reclaimer's membarrier() (its heavy barrier, in
+	 * libttak's membarrier flavour) is a full barrier on this thread
+	 * and pairs with this compiler-only one, which keeps the store
+	 * before the section's accesses in program order.
+	 */
 	atomic_signal_fence(memory_order_seq_cst);
 }
 
@@ -189,7 +190,7 @@ static inline void ttak_epoch_exit(void)
 	if (--ttak_epoch_self.nesting)
 		return;
 	/* release: our reads of shared objects happen before the reclaimer
-	 * sees us leave
+	 * sees us leave (pairs with the acquire read of the state in its scan)
 	 */
 	atomic_store_explicit(&ttak_epoch_self.state, 0, memory_order_release);
 }

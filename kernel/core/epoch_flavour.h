@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * What the core's EBR (epoch.c) needs from a reader flavour.
+ *
+ * epoch.c is written once for both homes: the global epoch, the retire
+ * batches, grace-period detection and reclamation. The read side is not:
+ * where the reader records live, how a reader enters and leaves a
+ * section, and who pays for the ordering between a reader's publication
+ * and the reclaimer's scan. Each home has one such read side, a flavour
+ * (liburcu's word for the same choice), in one file named after it:
+ *
+ *   kernel/epoch_percpu.c        ttak.ko: one record per CPU and context
+ *                                level, preemption disabled inside a
+ *                                section, smp_mb() on enter.
+ *   user/lib/epoch_membarrier.c  libttak: one record per thread in a
+ *                                registry, plain stores on enter,
+ *                                membarrier() on the reclaimer's side.
+ *
+ * A flavour defines the public read side of <ttak/mem/epoch.h>
+ * (ttak_epoch_enter/exit, ttak_epoch_register/deregister_thread) and the
+ * functions below, which are all epoch.c calls of it. In the other
+ * direction a flavour uses ttak_epoch_global (below) and, from
+ * ttak_core.h, ttak_epoch_seal_own() when a retirer goes away.
+ *
+ * The contract every flavour keeps; epoch.c's safety argument rests on it:
+ *
+ *  1. A reader's state is 0 outside a section and (E << 1) | 1 inside
+ *     one, E being ttak_epoch_global as the reader read it on entering.
+ *  2. Entering, the store of that state is ordered before the section's
+ *     first access to a shared object, either by a full barrier of the
+ *     reader's own or by ttak_flavour_heavy_barrier() (the flavour says
+ *     which, next to the code).
+ *  3. Leaving, 0 is stored with release semantics: the section's accesses
+ *     complete before a scan can see the reader outside.
+ *  4. Only the reader itself writes its state and nesting count.
+ */
+#ifndef TTAK_EPOCH_FLAVOUR_H
+#define TTAK_EPOCH_FLAVOUR_H
+
+#include "ttak_platform.h"
+#include <ttak/types.h>
+
+struct ttak_retire_chunk;
+
+/*
+ * The global epoch, defined in epoch.c; a reader reads it on entering.
+ * It only grows and does not wrap (64 bits).
+ */
+extern ttak_atomic_u64_t ttak_epoch_global;
+
+/**
+ * struct ttak_epoch_seen - the reclaimer's notes on one reader record.
+ * @state: the record's state at the last scan that saw it inside.
+ * @since_ns: when the scans first saw that state (flush-status reports).
+ *
+ * Each flavour embeds one in its private reader record, zeroed before
+ * the record is first scanned, and never touches it again: epoch.c
+ * writes it, under its domain lock, from the scan callback.
+ */
+struct ttak_epoch_seen {
+	u64 state;
+	u64 since_ns;
+};
+
+/*
+ * Called by the scan once per reader record: @state is the record's
+ * published state, @seen the reclaimer's notes on it, @id the thread id
+ * (user space) or CPU number (kernel) that reports name the reader by.
+ */
+typedef void (*ttak_reader_fn)(ttak_atomic_u64_t *state,
+			       struct ttak_epoch_seen *seen, int id,
+			       void *ctx);
+
+/*
+ * Call @fn for every reader record that may be inside a section. The
+ * caller holds epoch.c's domain lock; the flavour may take its own
+ * registry lock inside it (never the other way round).
+ */
+void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx);
+
+/*
+ * Force ordering on every reader (the reclaimer's half of rule 2): when
+ * it returns, each reader either has its published state visible to the
+ * caller's next reads of the records, or sees every store the caller
+ * made before the call (the unlinks of what it retired). epoch.c calls
+ * it before every scan whose result frees memory or reports readers.
+ * May sleep in user space; does not sleep in the kernel.
+ */
+void ttak_flavour_heavy_barrier(void);
+
+/* Is the calling thread (user) or context (kernel) inside a section? */
+bool ttak_flavour_in_section(void);
+
+/*
+ * The slot of the caller's open retire batch (NULL slot contents: none
+ * open), valid between ttak_flavour_chunk_lock() and _unlock(). A flavour
+ * whose slot is private to one thread may make the lock a no-op.
+ */
+struct ttak_retire_chunk **ttak_flavour_open_chunk(void);
+void ttak_flavour_chunk_lock(void);
+void ttak_flavour_chunk_unlock(void);
+
+#endif /* TTAK_EPOCH_FLAVOUR_H */
