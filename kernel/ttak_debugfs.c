@@ -17,7 +17,9 @@
  *                       command, or an id that names no live generation,
  *                       fails with -EINVAL and changes nothing.
  *
- * Addresses are printed with %p only (hashed).
+ * Addresses are printed with %p only (hashed). This file only parses
+ * and prints: the state it shows and changes belongs to
+ * ttak_default_env.c, reached through the calls of ttak_default_env.h.
  */
 #include <linux/debugfs.h>
 #include <linux/err.h>
@@ -28,11 +30,10 @@
 #include <linux/uaccess.h>
 
 #include <ttak/mem/epoch.h>
-#include <ttak/mem_tree/mem_tree.h>
 #include <ttak/timing/timing.h>
 
-#include "core/ttak_core.h"
-#include "ttak_module.h"
+#include "ttak_debugfs.h"
+#include "ttak_default_env.h"
 
 #define TTAK_CTL_MAX_BYTES	64
 #define TTAK_CTL_MAX_ARGS	3
@@ -42,58 +43,48 @@ static struct dentry *ttak_debugfs_dir;
 
 static int stats_show(struct seq_file *m, void *unused)
 {
-	ttak_epoch_gc_t *gc = ttak_mod.env.gc;
-	struct ttak_arena_env_stats es;
-	struct ttak_mem_tree_stats ts;
-	size_t blocks, bytes;
-	u64 last_ns, now_ns;
+	struct ttak_default_env_stats st;
+	u64 now_ns;
 
-	mutex_lock(&ttak_mod.lock);
-	ttak_arena_env_get_stats(&ttak_mod.env, &es);
-	ttak_mem_tree_get_stats(&gc->tree, &ts);
-	ttak_mem_core_usage(&blocks, &bytes);
-	last_ns = (u64)atomic64_read(&gc->last_rotate_ns);
+	ttak_default_env_get_stats(&st);
 	now_ns = ttak_get_tick_count_ns();
 
 	seq_printf(m, "epoch: %llu\n", ttak_epoch_current());
-	seq_printf(m, "gc_epoch: %llu\n", (u64)atomic64_read(&gc->current_epoch));
-	seq_printf(m, "generations_begun: %llu\n", es.begun);
-	seq_printf(m, "generations_retired: %llu\n", es.retired);
-	seq_printf(m, "generations_flushed: %llu\n", ttak_mod.flushed);
-	seq_printf(m, "generations_live: %llu\n", es.live);
-	seq_printf(m, "generations_failed: %llu\n", es.failed);
-	seq_printf(m, "tracked_nodes: %zu\n", ts.nodes);
-	seq_printf(m, "tracked_bytes: %zu\n", ts.bytes);
-	seq_printf(m, "garbage_nodes: %zu\n", ts.garbage_nodes);
-	seq_printf(m, "garbage_pressure: %zu\n", ts.garbage_pressure);
-	seq_printf(m, "pressure_threshold: %zu\n", ts.pressure_threshold);
-	seq_printf(m, "pending_nodes: %zu\n", ts.pending_nodes);
-	seq_printf(m, "pending_bytes: %zu\n", ts.pending_bytes);
-	seq_printf(m, "freed_nodes: %llu\n", ts.freed_nodes);
+	seq_printf(m, "gc_epoch: %llu\n", st.gc.epoch);
+	seq_printf(m, "generations_begun: %llu\n", st.env.begun);
+	seq_printf(m, "generations_retired: %llu\n", st.env.retired);
+	seq_printf(m, "generations_flushed: %llu\n", st.flushed);
+	seq_printf(m, "generations_live: %llu\n", st.env.live);
+	seq_printf(m, "generations_failed: %llu\n", st.env.failed);
+	seq_printf(m, "tracked_nodes: %zu\n", st.tree.nodes);
+	seq_printf(m, "tracked_bytes: %zu\n", st.tree.bytes);
+	seq_printf(m, "garbage_nodes: %zu\n", st.tree.garbage_nodes);
+	seq_printf(m, "garbage_pressure: %zu\n", st.tree.garbage_pressure);
+	seq_printf(m, "pressure_threshold: %zu\n", st.tree.pressure_threshold);
+	seq_printf(m, "pending_nodes: %zu\n", st.tree.pending_nodes);
+	seq_printf(m, "pending_bytes: %zu\n", st.tree.pending_bytes);
+	seq_printf(m, "freed_nodes: %llu\n", st.tree.freed_nodes);
 	seq_printf(m, "epoch_pending: %zu\n", ttak_epoch_pending());
-	seq_printf(m, "flushes: %llu\n", (u64)atomic64_read(&gc->rotations));
-	if (last_ns)
+	seq_printf(m, "flushes: %llu\n", st.gc.rotations);
+	if (st.gc.last_rotate_ns)
 		seq_printf(m, "last_flush_ms_ago: %llu\n",
-			   div_u64(now_ns - last_ns, NSEC_PER_MSEC));
+			   div_u64(now_ns - st.gc.last_rotate_ns,
+				   NSEC_PER_MSEC));
 	else
 		seq_puts(m, "last_flush_ms_ago: never\n");
 	seq_printf(m, "rotation: %s\n",
-		   ttak_mod.auto_rotate ? "automatic" : "manual");
-	seq_printf(m, "rotate_interval_ms: %u\n",
-		   ttak_param_rotate_interval_ms);
-	seq_printf(m, "rotate_next_ms: %lu\n",
-		   ttak_mod.auto_rotate ? ttak_mod.next_ms : 0);
-	seq_printf(m, "mem_blocks: %zu\n", blocks);
-	seq_printf(m, "mem_bytes: %zu\n", bytes);
-	mutex_unlock(&ttak_mod.lock);
+		   st.auto_rotate ? "automatic" : "manual");
+	seq_printf(m, "rotate_interval_ms: %u\n", st.rotate_interval_ms);
+	seq_printf(m, "rotate_next_ms: %lu\n", st.rotate_next_ms);
+	seq_printf(m, "mem_blocks: %zu\n", st.mem_blocks);
+	seq_printf(m, "mem_bytes: %zu\n", st.mem_bytes);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
 static int pressure_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "%lu\n",
-		   atomic_long_read(&ttak_mod.env.gc->tree.garbage_pressure));
+	seq_printf(m, "%zu\n", ttak_default_env_pressure());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pressure);
@@ -101,28 +92,23 @@ DEFINE_SHOW_ATTRIBUTE(pressure);
 static int flush_status_show(struct seq_file *m, void *unused)
 {
 	struct ttak_epoch_blocker blockers[TTAK_BLOCKERS_SHOWN];
-	size_t nretired, retired_bytes, i, n, shown;
-	struct ttak_mem_tree_stats ts;
+	struct ttak_default_env_flush fl;
+	size_t i, n, shown;
 
-	mutex_lock(&ttak_mod.lock);
-	nretired = ttak_mod.nretired;
-	retired_bytes = ttak_mod.retired_bytes;
-	ttak_mem_tree_get_stats(&ttak_mod.env.gc->tree, &ts);
-	mutex_unlock(&ttak_mod.lock);
-
-	if (!nretired && !ts.pending_nodes) {
+	ttak_default_env_get_flush(&fl);
+	if (!fl.retired_nodes && !fl.pending_nodes) {
 		seq_puts(m, "flushed\n");
 		return 0;
 	}
 	seq_printf(m, "pending: %zu blocks, %zu bytes\n",
-		   nretired + ts.pending_nodes,
-		   retired_bytes + ts.pending_bytes);
-	if (nretired)
+		   fl.retired_nodes + fl.pending_nodes,
+		   fl.retired_bytes + fl.pending_bytes);
+	if (fl.retired_nodes)
 		seq_printf(m, "waiting for rotation: %zu blocks, %zu bytes\n",
-			   nretired, retired_bytes);
-	if (ts.pending_nodes)
+			   fl.retired_nodes, fl.retired_bytes);
+	if (fl.pending_nodes)
 		seq_printf(m, "waiting for readers: %zu blocks, %zu bytes\n",
-			   ts.pending_nodes, ts.pending_bytes);
+			   fl.pending_nodes, fl.pending_bytes);
 
 	n = ttak_epoch_report_blockers(blockers, ARRAY_SIZE(blockers));
 	shown = min_t(size_t, n, ARRAY_SIZE(blockers));
@@ -136,28 +122,24 @@ static int flush_status_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(flush_status);
 
-/* live: room for another chunk; full: carved; retired: waits for rotation */
-static const char *ttak_gen_state(const struct ttak_kgen *g)
+static const char * const ttak_gen_state_names[] = {
+	[TTAK_GEN_LIVE] = "live",
+	[TTAK_GEN_FULL] = "full",
+	[TTAK_GEN_RETIRED] = "retired",
+};
+
+static void ttak_print_gen(const struct ttak_default_env_gen *g, void *ctx)
 {
-	if (g->retired)
-		return "retired";
-	if (ttak_arena_generation_remaining(&g->gen) <
-	    ALIGN(g->chunk, TTAK_CACHE_LINE_SIZE))
-		return "full";
-	return "live";
+	struct seq_file *m = ctx;
+
+	seq_printf(m, "id=%u base=%p capacity=%zu used=%zu chunk=%zu state=%s\n",
+		   g->id, g->base, g->capacity, g->used, g->chunk,
+		   ttak_gen_state_names[g->state]);
 }
 
 static int generations_show(struct seq_file *m, void *unused)
 {
-	struct ttak_kgen *g;
-
-	mutex_lock(&ttak_mod.lock);
-	list_for_each_entry(g, &ttak_mod.gens, link)
-		seq_printf(m, "id=%u base=%p capacity=%zu used=%zu chunk=%zu state=%s\n",
-			   g->id, g->base, g->capacity,
-			   g->retired ? g->used : g->gen.used, g->chunk,
-			   ttak_gen_state(g));
-	mutex_unlock(&ttak_mod.lock);
+	ttak_default_env_walk_gens(ttak_print_gen, m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(generations);
@@ -173,36 +155,38 @@ static int ttak_parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-/* Run one command; -EINVAL for anything malformed, before any change. */
+/*
+ * Run one command; -EINVAL for anything malformed, before any change,
+ * else what the default env's control operation returns.
+ */
 static int ttak_control_exec(int argc, char **argv)
 {
 	size_t size, chunk;
 	u32 id;
 
 	if (!strcmp(argv[0], "begin")) {
-		size = ttak_param_generation_bytes;
-		chunk = ttak_param_chunk_bytes;
+		/* a size left out is the module parameter's */
 		if (argc > 3 ||
 		    (argc > 1 && ttak_parse_size(argv[1], &size)) ||
 		    (argc > 2 && ttak_parse_size(argv[2], &chunk)))
 			return -EINVAL;
-		return ttak_ctl_begin(size, chunk);
+		return ttak_default_env_begin(argc > 1 ? &size : NULL,
+					      argc > 2 ? &chunk : NULL);
 	}
 	if (!strcmp(argv[0], "carve")) {
 		if (argc > 2 || (argc == 2 && kstrtou32(argv[1], 10, &id)))
 			return -EINVAL;
-		return ttak_ctl_carve(argc == 2 ? &id : NULL);
+		return ttak_default_env_carve(argc == 2 ? &id : NULL);
 	}
 	if (!strcmp(argv[0], "retire")) {
 		if (argc > 2 || (argc == 2 && kstrtou32(argv[1], 10, &id)))
 			return -EINVAL;
-		return ttak_ctl_retire(argc == 2 ? &id : NULL);
+		return ttak_default_env_retire(argc == 2 ? &id : NULL);
 	}
 	if (!strcmp(argv[0], "rotate")) {
 		if (argc != 1)
 			return -EINVAL;
-		ttak_ctl_rotate();
-		return 0;
+		return ttak_default_env_rotate();
 	}
 	return -EINVAL;
 }
