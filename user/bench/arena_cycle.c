@@ -151,13 +151,13 @@ static void parse(int argc, char **argv, struct opts *o)
 	int a;
 
 	for (a = 1; a < argc; a++) {
-		if ((v = bench_arg(argv[a], "--rounds=")))
+		if (bench_arg(argv[a], "--rounds=", &v))
 			o->rounds = (unsigned int)atoi(v);
-		else if ((v = bench_arg(argv[a], "--round-ms=")))
+		else if (bench_arg(argv[a], "--round-ms=", &v))
 			o->round_ms = (unsigned int)atoi(v);
-		else if ((v = bench_arg(argv[a], "--only=")))
+		else if (bench_arg(argv[a], "--only=", &v))
 			o->only = v;
-		else if ((v = bench_arg(argv[a], "--cycles=")))
+		else if (bench_arg(argv[a], "--cycles=", &v))
 			o->cycles = strtoull(v, NULL, 0);
 		else if (!strcmp(argv[a], "--smoke"))
 			smoke = true;

@@ -101,12 +101,16 @@ static inline double bench_pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
-/* The value of option @name ("--name=") in @arg, NULL if @arg is not it. */
-static inline const char *bench_arg(const char *arg, const char *name)
+/* Is @arg option @name ("--name=")? Then *@val is what follows the '='. */
+static inline bool bench_arg(const char *arg, const char *name,
+			     const char **val)
 {
 	size_t n = strlen(name);
 
-	return strncmp(arg, name, n) ? NULL : arg + n;
+	if (strncmp(arg, name, n))
+		return false;
+	*val = arg + n;
+	return true;
 }
 
 /* Keep a value alive without the compiler seeing through it. */

@@ -58,40 +58,55 @@ static void wait_go(void)
 		;
 }
 
-/* Read pairs until told to stop; count them. */
+/*
+ * Read pairs in batches of 4096 until told to stop; count them. At least
+ * one batch: on a loaded machine a reader may first run after the stop.
+ */
+static uint64_t read_ttak(void)
+{
+	uint64_t n = 0, i;
+
+	do {
+		for (i = 0; i < 4096; i++) {
+			ttak_epoch_enter();
+			bench_barrier();
+			ttak_epoch_exit();
+		}
+		n += 4096;
+	} while (!atomic_load_explicit(&stop, memory_order_relaxed));
+	return n;
+}
+
+static uint64_t read_urcu(void)
+{
+	uint64_t n = 0, i;
+
+	do {
+		for (i = 0; i < 4096; i++) {
+			rcu_read_lock();
+			bench_barrier();
+			rcu_read_unlock();
+		}
+		n += 4096;
+	} while (!atomic_load_explicit(&stop, memory_order_relaxed));
+	return n;
+}
+
 static void *read_worker(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t n = 0, t0, i;
+	bool ttak = w->impl == IMPL_TTAK;
+	uint64_t t0;
 
-	if (w->impl == IMPL_TTAK)
+	if (ttak)
 		ttak_epoch_register_thread();
 	else
 		rcu_register_thread();
 	wait_go();
 	t0 = bench_now_ns();
-	if (w->impl == IMPL_TTAK) {
-		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-			for (i = 0; i < 4096; i++) {
-				ttak_epoch_enter();
-				bench_barrier();
-				ttak_epoch_exit();
-			}
-			n += 4096;
-		}
-	} else {
-		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-			for (i = 0; i < 4096; i++) {
-				rcu_read_lock();
-				bench_barrier();
-				rcu_read_unlock();
-			}
-			n += 4096;
-		}
-	}
+	w->count = ttak ? read_ttak() : read_urcu();
 	w->ns = bench_now_ns() - t0;
-	w->count = n;
-	if (w->impl == IMPL_TTAK)
+	if (ttak)
 		ttak_epoch_deregister_thread();
 	else
 		rcu_unregister_thread();
@@ -220,7 +235,7 @@ static int retire_child(enum impl impl, int threads, uint64_t count)
 	return 0;
 }
 
-static const char *impl_name[] = { "ttak", "urcu", "call_rcu", "defer_rcu" };
+static const char * const impl_name[] = { "ttak", "urcu", "call_rcu", "defer_rcu" };
 
 /* Driver side: run one retire measurement as a fresh process. */
 static void run_child(const char *self, enum impl impl, int threads,
@@ -267,11 +282,11 @@ static void parse(int argc, char **argv, struct opts *o)
 	for (a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "retire"))
 			o->child = true;
-		else if ((v = bench_arg(argv[a], "--impl=")))
+		else if (bench_arg(argv[a], "--impl=", &v))
 			o->impl = parse_impl(v);
-		else if ((v = bench_arg(argv[a], "--threads=")))
+		else if (bench_arg(argv[a], "--threads=", &v))
 			o->threads = atoi(v);
-		else if ((v = bench_arg(argv[a], "--count=")))
+		else if (bench_arg(argv[a], "--count=", &v))
 			o->count = strtoull(v, NULL, 0);
 		else if (!strcmp(argv[a], "--smoke"))
 			o->smoke = true;

@@ -218,11 +218,11 @@ static void parse(int argc, char **argv, struct opts *o)
 	int a;
 
 	for (a = 1; a < argc; a++) {
-		if ((v = bench_arg(argv[a], "--max=")))
+		if (bench_arg(argv[a], "--max=", &v))
 			o->max = strtoull(v, NULL, 0);
-		else if ((v = bench_arg(argv[a], "--lookups=")))
+		else if (bench_arg(argv[a], "--lookups=", &v))
 			o->lookups = strtoull(v, NULL, 0);
-		else if ((v = bench_arg(argv[a], "--cycles=")))
+		else if (bench_arg(argv[a], "--cycles=", &v))
 			o->cycles = strtoull(v, NULL, 0);
 		else if (!strcmp(argv[a], "--smoke")) {
 			o->max = 10000;

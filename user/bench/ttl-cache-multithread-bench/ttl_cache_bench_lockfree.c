@@ -203,23 +203,46 @@ static bool cache_option(int c, const char *arg)
 	struct ttl_cache_config *cc = &cfg.cache;
 
 	switch (c) {
-	case 'T': cc->ttl_ms = strtoull(arg, NULL, 0); break;
-	case 'b': cc->buckets = strtoull(arg, NULL, 0); break;
-	case 'g': cc->gen_bytes = strtoull(arg, NULL, 0); break;
-	case 'c': cc->chunk_bytes = strtoull(arg, NULL, 0); break;
-	case 'n': cc->align = false; break;
+	case 'T':
+		cc->ttl_ms = strtoull(arg, NULL, 0);
+		break;
+	case 'b':
+		cc->buckets = strtoull(arg, NULL, 0);
+		break;
+	case 'g':
+		cc->gen_bytes = strtoull(arg, NULL, 0);
+		break;
+	case 'c':
+		cc->chunk_bytes = strtoull(arg, NULL, 0);
+		break;
+	case 'n':
+		cc->align = false;
+		break;
 	case 'e':
 		cc->evacuate_auto = !strcmp(arg, "auto");
 		if (!cc->evacuate_auto)
 			cc->evacuate_pct = (unsigned int)atoi(arg);
 		break;
-	case 'B': cc->budget_pct = (unsigned int)atoi(arg); break;
-	case 'M': cc->trim_ms = (unsigned int)atoi(arg); break;
-	case 'S': cc->sweep_ms = (unsigned int)atoi(arg); break;
-	case 'P': cc->gen_mmap = true; break;
-	case 'E': cc->evacuate_age_ms = (unsigned int)atoi(arg); break;
-	case 's': cc->segregate = false; break;
-	default: return false;
+	case 'B':
+		cc->budget_pct = (unsigned int)atoi(arg);
+		break;
+	case 'M':
+		cc->trim_ms = (unsigned int)atoi(arg);
+		break;
+	case 'S':
+		cc->sweep_ms = (unsigned int)atoi(arg);
+		break;
+	case 'P':
+		cc->gen_mmap = true;
+		break;
+	case 'E':
+		cc->evacuate_age_ms = (unsigned int)atoi(arg);
+		break;
+	case 's':
+		cc->segregate = false;
+		break;
+	default:
+		return false;
 	}
 	return true;
 }
@@ -228,8 +251,12 @@ static bool cache_option(int c, const char *arg)
 static bool bench_option(int c, const char *arg)
 {
 	switch (c) {
-	case 't': cfg.threads = atoi(arg); break;
-	case 'd': cfg.duration = atoi(arg); break;
+	case 't':
+		cfg.threads = atoi(arg);
+		break;
+	case 'd':
+		cfg.duration = atoi(arg);
+		break;
 	case 'a':
 		if (!strcmp(arg, "arena"))
 			cfg.cache.arena = true;
@@ -238,14 +265,29 @@ static bool bench_option(int c, const char *arg)
 		else
 			return false;
 		break;
-	case 'k': cfg.keys = strtoull(arg, NULL, 0); break;
-	case 'K': cfg.hot_keys = strtoull(arg, NULL, 0); break;
-	case 'H': cfg.hot_pct = (unsigned int)atoi(arg); break;
-	case 'w': cfg.write_pct = (unsigned int)atoi(arg); break;
-	case 'o': cfg.csv = arg; break;
-	case 'l': cfg.label = arg; break;
-	case 'q': cfg.quiet = true; break;
-	default: return false;
+	case 'k':
+		cfg.keys = strtoull(arg, NULL, 0);
+		break;
+	case 'K':
+		cfg.hot_keys = strtoull(arg, NULL, 0);
+		break;
+	case 'H':
+		cfg.hot_pct = (unsigned int)atoi(arg);
+		break;
+	case 'w':
+		cfg.write_pct = (unsigned int)atoi(arg);
+		break;
+	case 'o':
+		cfg.csv = arg;
+		break;
+	case 'l':
+		cfg.label = arg;
+		break;
+	case 'q':
+		cfg.quiet = true;
+		break;
+	default:
+		return false;
 	}
 	return true;
 }
