@@ -118,9 +118,9 @@ static inline bool bench_arg(const char *arg, const char *name,
 #define bench_barrier()	__asm__ __volatile__("" : : : "memory")
 
 /*
- * Print one figure. @lower_is_better decides the ratio's direction:
- * the ratio printed is always ours / baseline; the target check is the
- * caller's (@verdict: "met", "MISSED", or "-" for context figures).
+ * Print one figure. The ratio printed is always ours / baseline; the
+ * target check is the caller's (@verdict: "met", "MISSED", or "-" for
+ * context figures).
  */
 static inline void bench_result(const char *id, const char *what,
 				double ours, const char *unit,
