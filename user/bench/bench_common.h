@@ -153,11 +153,14 @@ double bench_median(double *v, int n);
  */
 double bench_parallel_speedup(int rounds, unsigned int ms);
 
+/* Below this, 2 threads get about one core's worth of work done. */
+#define BENCH_SHARED_CORE	1.5
+
 /*
  * Print the "# note:" line that tells how to read 2-thread figures,
- * from bench_parallel_speedup() measured right now.
+ * from bench_parallel_speedup() measured right now; returns that figure.
  */
-void bench_machine_note(void);
+double bench_machine_note(void);
 
 /* Fail loudly: a bench that did not run must not look like one that did. */
 #define bench_check(cond, ...)						\
