@@ -361,6 +361,8 @@ void ttak_mem_core_usage(size_t *blocks, size_t *bytes)
 	*blocks = n;
 	*bytes = sum;
 }
+/* for the unit suite's leak checks (kernel/tests/ttak_core_test.c) */
+EXPORT_SYMBOL_GPL(ttak_mem_core_usage);
 
 ttak_lock_t *ttak_mem_lock_at(size_t i)
 {

@@ -16,6 +16,9 @@
 TEST_DIR    := user/tests
 TEST_SRC    := $(sort $(wildcard $(TEST_DIR)/test_*.c))
 TEST_BIN    := $(patsubst $(TEST_DIR)/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# the core's unit suite, written once with the kernel's ttak_core_test.ko
+CORE_SUITE  := $(BUILD)/tests/test_core_suite
+TEST_BIN    += $(CORE_SUITE)
 TEST_FW_OBJ := $(BUILD)/tests/ttak_test.o
 TEST_DEPS   := $(TEST_DIR)/ttak_test.h $(HEADERS) \
 	       $(wildcard kernel/core/*.h user/lib/*.h)
@@ -29,6 +32,12 @@ $(TEST_FW_OBJ): $(TEST_DIR)/ttak_test.c $(TEST_DEPS)
 	$(CC) $(ALL_CFLAGS) -I$(TEST_DIR) -c $< -o $@
 
 $(BUILD)/tests/%: $(TEST_DIR)/%.c $(TEST_FW_OBJ) $(STATIC_LIB) $(TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I$(TEST_DIR) $< $(TEST_FW_OBJ) $(STATIC_LIB) \
+		-o $@ $(LDLIBS)
+
+$(CORE_SUITE): kernel/tests/ttak_core_test.c kernel/tests/ttak_unit.h \
+	       $(TEST_FW_OBJ) $(STATIC_LIB) $(TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I$(TEST_DIR) $< $(TEST_FW_OBJ) $(STATIC_LIB) \
 		-o $@ $(LDLIBS)

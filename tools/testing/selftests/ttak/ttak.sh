@@ -20,6 +20,9 @@
 #        $TTAK_TORTURE_S seconds (default 20, 10 on the VM's debug
 #        kernel); fails on any read of a
 #        freed object, any lost reference, or no softirq reader at all
+#   14   the core's unit suite (kernel/tests/ttak_core_test.c, which user
+#        space runs as test_core_suite) inside the kernel: each case of
+#        ttak_core_test.ko's KTAP is relayed, nested, as a result of its own
 #
 # Run as root. The modules are taken from $TTAK_DIR (default: this
 # script's directory) when ttak.ko is there, else from the installed tree
@@ -200,6 +203,39 @@ torture() {
 	fi
 }
 
+# ttak_core_test.ko runs the unit suite in its init and fails its insmod
+# when a case fails; the KTAP it logs is relayed nested under one result.
+core_suite() {
+	name="the core's unit suite in the kernel (ttak_core_test.ko)"
+	if ! load_ttak; then
+		not_ok "$name: insmod ttak.ko failed"
+		return
+	fi
+	mark_klog
+	if [ -n "${TTAK_VM_TARGET:-}" ]; then
+		# a gzip file makes busybox insmod run init once (see torture)
+		gzip -c "$dir/ttak_core_test.ko" >"$tmp/ttak_core_test.ko.gz"
+		insmod "$tmp/ttak_core_test.ko.gz"
+	elif [ -f "$dir/ttak_core_test.ko" ]; then
+		insmod "$dir/ttak_core_test.ko"
+	else
+		modprobe ttak_core_test
+	fi
+	rc=$?
+	# "[time] ttak_core_test: <KTAP line>"
+	klog | sed -n 's/^[^a-z]*ttak_core_test: //p' >"$tmp/core"
+	diag <"$tmp/core"
+	! loaded ttak_core_test || rmmod ttak_core_test
+	rmmod ttak || not_ok "$name: rmmod ttak failed"
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tmp/core")
+	passed=$(grep -c '^ok ' "$tmp/core")
+	if [ "$rc" -eq 0 ] && [ -n "$plan" ] && [ "$passed" = "$plan" ]; then
+		ok "$name: $passed cases"
+	else
+		not_ok "$name (insmod status $rc; $passed of ${plan:-?} cases passed)"
+	fi
+}
+
 # The memory of a flushed generation waits for a reader that may hold it.
 reader_holds_flush() {
 	hold_ms=3000
@@ -299,7 +335,7 @@ grep -q ' /sys/kernel/debug debugfs ' /proc/mounts ||
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..13"
+echo "1..14"
 bad_param "generation_bytes=0 refused" "generation_bytes=0 out of range" \
 	generation_bytes=0
 bad_param "chunk larger than the generation refused" "chunk_bytes=8192 invalid" \
@@ -334,6 +370,7 @@ rotation "background rotation flushes on its own" periodic \
 rotation "pressure over the threshold kicks the rotation" kick \
 	rotate_interval_ms=600000 pressure_threshold=4096
 torture
+core_suite
 
 echo "# $n tests, $failed failed"
 [ "$failed" = 0 ]
