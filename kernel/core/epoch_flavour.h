@@ -17,10 +17,12 @@
  *                                membarrier() on the reclaimer's side.
  *
  * A flavour defines the public read side of <ttak/mem/epoch.h>
- * (ttak_epoch_enter/exit, ttak_epoch_register/deregister_thread) and the
- * functions below, which are all epoch.c calls of it. In the other
- * direction a flavour uses ttak_epoch_global (below) and, from
- * ttak_core.h, ttak_epoch_seal_own() when a retirer goes away.
+ * (ttak_epoch_register/deregister_thread, and ttak_epoch_enter/exit - in
+ * user space those are inline in the header, and the flavour gives them
+ * ttak_epoch_self and ttak_epoch_enter_slow()) and the functions below,
+ * which are all epoch.c calls of it. In the other direction a flavour
+ * uses ttak_epoch_global (below) and, from ttak_core.h,
+ * ttak_epoch_seal_own() when a retirer goes away.
  *
  * The contract every flavour keeps; epoch.c's safety argument rests on it:
  *
