@@ -73,7 +73,7 @@ check_kdir() {	# check_kdir KDIR
 	src=$work/$name/src
 	inst=$work/$name/install
 	log=$work/$name/build.log
-	rm -rf "$work/$name"
+	rm -rf "${work:?}/${name:?}"
 	mkdir -p "$src" "$inst"
 	cp "$repo/Kbuild" "$src/"
 	# Sources only, as run-vm.sh copies them.
