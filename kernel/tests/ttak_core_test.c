@@ -619,11 +619,12 @@ static bool reg_check(struct reg_model *m)
 TU_TEST(mem_registry_matches_a_model_under_random_churn)
 {
 	static struct reg_model m;
+	const unsigned long ops = TU_ROUNDS(300000);
 	u64 seed = 0x6d656d2d6d6f6465ULL;
 	unsigned long op;
 	size_t i;
 
-	for (op = 0; op < 300000; op++) {
+	for (op = 0; op < ops; op++) {
 		u64 r = tu_rng(&seed);
 		size_t k = (size_t)(r >> 16) % REG_SLOTS;
 
@@ -649,7 +650,7 @@ TU_TEST(mem_registry_matches_a_model_under_random_churn)
 			m.nlive--;
 			m.bytes -= m.size[k];
 		}
-		if (op % 30000)
+		if (op % (ops / 10))
 			continue;
 		tu_yield();
 		if (!reg_check(&m))
@@ -1237,7 +1238,7 @@ TU_TEST(tree_destroy_frees_live_and_garbage_blocks)
 
 TU_TEST(tree_many_nodes_are_all_found)
 {
-	enum { N = 20000 };
+	const size_t N = TU_ROUNDS(20000);	/* even */
 	ttak_mem_tree_t tree;
 	ttak_mem_node_t **nodes = tu_calloc(N, sizeof(*nodes));
 	void **ptrs = tu_calloc(N, sizeof(*ptrs));
@@ -1263,7 +1264,7 @@ TU_TEST(tree_many_nodes_are_all_found)
 	/* release every other one and clean: exactly those go */
 	for (i = 0; i < N; i += 2)
 		ttak_mem_node_release(nodes[i]);
-	CHECK_EQ(tree_pressure(&tree), (size_t)N / 2 * 8);
+	CHECK_EQ(tree_pressure(&tree), N / 2 * 8);
 	ttak_mem_tree_perform_cleanup(&tree, 1);
 	for (i = 0; i < N; i++) {
 		if (i % 2 ? !CHECK_PTR_EQ(ttak_mem_tree_find_node(&tree,
@@ -1433,17 +1434,18 @@ static bool model_step(struct model *m, ttak_mem_tree_t *tree,
 TU_TEST(tree_random_operations_match_a_model)
 {
 	static struct model m;
+	const unsigned long ops = TU_ROUNDS(200000);
 	ttak_mem_tree_t tree;
 	u64 seed = 0x7474616b2d6d6f64ULL;
 	unsigned long op;
 
 	quiet_tree(&tree);
-	for (op = 0; op < 200000; op++) {
+	for (op = 0; op < ops; op++) {
 		u64 r = tu_rng(&seed);
 
 		if (!model_step(&m, &tree, &m.e[(r >> 8) % MODEL_SLOTS], r))
 			break;
-		if (op % 20000)
+		if (op % (ops / 10))
 			continue;
 		tu_yield();
 		if (!model_check(&m, &tree))
@@ -1774,13 +1776,14 @@ TU_TEST(gc_destroy_frees_every_tracked_block)
 
 TU_TEST(gc_many_rotations_keep_epochs_and_pressure_exact)
 {
+	const unsigned int n = TU_ROUNDS(5000);
 	ttak_epoch_gc_t gc;
 	u64 global = ttak_epoch_current();
-	int i;
+	unsigned int i;
 
 	ttak_epoch_gc_init(&gc);
 	ttak_epoch_gc_manual_rotate(&gc, true);
-	for (i = 0; i < 5000; i++) {
+	for (i = 0; i < n; i++) {
 		void *p = tracked(&gc, 256);
 
 		ASSERT_NOT_NULL(p);
@@ -1792,10 +1795,10 @@ TU_TEST(gc_many_rotations_keep_epochs_and_pressure_exact)
 		if (i % 500 == 0)
 			tu_yield();
 	}
-	ASSERT_EQ(gc_epoch(&gc), 5000);
+	ASSERT_EQ(gc_epoch(&gc), n);
 	/* every rotation without readers also moved the global epoch */
-	ASSERT_GE(ttak_epoch_current(), global + 5000);
-	ASSERT_EQ(tree_stats(&gc.tree).freed_nodes, 5000);
+	ASSERT_GE(ttak_epoch_current(), global + n);
+	ASSERT_EQ(tree_stats(&gc.tree).freed_nodes, n);
 	ASSERT_EQ(tree_stats(&gc.tree).nodes, 0);
 	ASSERT_EQ(tu_live_blocks(), 0);
 	ttak_epoch_gc_destroy(&gc);

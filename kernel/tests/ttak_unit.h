@@ -55,7 +55,10 @@
  * user framework's tt_rng()), tu_quiet() (no stderr line for the errors a
  * case provokes; the kernel's are rate-limited), tu_yield() (a scheduling
  * point for long loops in the kernel), TU_READ_U32() (a public
- * ttak_atomic_u32_t member), TU_FAIL() (a failure with a message).
+ * ttak_atomic_u32_t member), TU_FAIL() (a failure with a message),
+ * TU_ROUNDS(n) (the size of a bulk or randomized case: n, or n / 10 in a
+ * kernel whose checkers make every allocation and lock cost a stack
+ * trace, where a tenth covers the same paths in a bearable time).
  */
 #ifndef TTAK_UNIT_H
 #define TTAK_UNIT_H
@@ -102,6 +105,12 @@ struct tu_suite {
 #ifdef __KERNEL__
 
 #define TU_KERNEL	1
+
+/* KASAN, kmemleak and lockdep save a stack trace per allocation or lock */
+#define TU_ROUNDS_DIV							\
+	(IS_ENABLED(CONFIG_KASAN) || IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) ||	\
+	 IS_ENABLED(CONFIG_PROVE_LOCKING) ? 10 : 1)
+#define TU_ROUNDS(n)		((n) / TU_ROUNDS_DIV)
 
 #ifndef UINT64_MAX
 #define UINT64_MAX	U64_MAX
@@ -307,11 +316,14 @@ static inline bool tu_run_case(const struct tu_case *c, size_t nr)
 	init_completion(&tu_done);
 	start = ktime_get_ns();
 	task = kthread_run(tu_case_thread, NULL, "ttak_unit/%zu", nr);
-	if (IS_ERR(task))
+	if (IS_ERR(task)) {
 		tu_fail(__FILE__, __LINE__, "kthread_run: %ld",
 			PTR_ERR(task));
-	else
-		wait_for_completion(&tu_done);
+	} else {
+		/* short waits: a long case is no hung insmod */
+		while (!wait_for_completion_timeout(&tu_done, 30 * HZ))
+			pr_info("# %s: still running\n", c->name);
+	}
 	ms = div_u64(ktime_get_ns() - start, NSEC_PER_MSEC);
 	if (ms >= TU_SLOW_MS)
 		pr_info("# %s: %llu ms\n", c->name, ms);
@@ -353,6 +365,8 @@ static inline int tu_run(const struct tu_suite *suite)
 #else /* user space */
 
 #define TU_KERNEL	0
+
+#define TU_ROUNDS(n)		(n)
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
