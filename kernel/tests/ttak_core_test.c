@@ -2576,6 +2576,73 @@ TU_TEST(arena_stats_count_begun_retired_live)
 	ttak_arena_env_destroy(&env);
 }
 
+/* ttak_arena_env_chunk_stride() is the rule claim() carves by */
+TU_TEST(arena_chunk_stride_is_the_rule_claim_carves_by)
+{
+	static const size_t sizes[] = { 1, 63, 64, 65, 100, 128, 129 };
+	ttak_arena_env_config_t cfg;
+	ttak_arena_env_t env, packed;
+	ttak_arena_generation_t g;
+	size_t i, used;
+
+	ASSERT(default_env(&env));
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&env, 1), 64);
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&env, 64), 64);
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&env, 65), 128);
+	/* 0: the env's chunk size (128 by default) */
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&env, 0), 128);
+	/* rounding up would overflow */
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&env, SIZE_MAX - 3), 0);
+	ASSERT(ttak_arena_generation_begin(&env, &g, 0));
+	for (i = 0, used = 0; i < ARRAY_SIZE(sizes); i++) {
+		ASSERT_NOT_NULL(ttak_arena_generation_claim(&env, &g, sizes[i]));
+		used += ttak_arena_env_chunk_stride(&env, sizes[i]);
+		ASSERT_EQ(g.used, used);
+	}
+
+	ttak_arena_env_config_init(&cfg);
+	cfg.alloc_flags = TTAK_MEM_STRICT_CHECK;	/* no cache alignment */
+	ASSERT(ttak_arena_env_init(&packed, &cfg));
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&packed, 65), 65);
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&packed, SIZE_MAX - 3),
+		  SIZE_MAX - 3);
+	ttak_arena_env_destroy(&packed);
+
+	ASSERT_EQ(ttak_arena_env_chunk_stride(NULL, 64), 0);
+	ttak_arena_env_destroy(&env);
+	/* a destroyed env has no stride */
+	ASSERT_EQ(ttak_arena_env_chunk_stride(&env, 64), 0);
+}
+
+TU_TEST(gc_stats_follow_rotations)
+{
+	struct ttak_epoch_gc_stats s;
+	ttak_epoch_gc_t gc;
+	u64 first;
+
+	ttak_epoch_gc_init(&gc);
+	s = gc_stats(&gc);
+	ASSERT_EQ(s.epoch, 0);
+	ASSERT_EQ(s.rotations, 0);
+	ASSERT_EQ(s.last_rotate_ns, 0);
+	ttak_epoch_gc_rotate(&gc);
+	s = gc_stats(&gc);
+	ASSERT_EQ(s.epoch, 1);
+	ASSERT_EQ(s.rotations, 1);
+	ASSERT_GT(s.last_rotate_ns, 0);
+	first = s.last_rotate_ns;
+	ttak_epoch_gc_rotate(&gc);
+	s = gc_stats(&gc);
+	ASSERT_EQ(s.rotations, 2);
+	ASSERT_GE(s.last_rotate_ns, first);
+	/* NULL arguments are ignored */
+	memset(&s, 0x5a, sizeof(s));
+	ttak_epoch_gc_get_stats(NULL, &s);
+	ASSERT_EQ(s.rotations, 0x5a5a5a5a5a5a5a5aULL);
+	ttak_epoch_gc_get_stats(&gc, NULL);
+	ttak_epoch_gc_destroy(&gc);
+}
+
 static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(mem_alloc_returns_zeroed_memory),
 	TU_CASE(mem_alloc_zero_size_is_einval),
@@ -2683,6 +2750,8 @@ static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(arena_large_generation_with_small_chunks),
 	TU_CASE(arena_generation_lifetime_is_applied_to_the_buffer),
 	TU_CASE(arena_stats_count_begun_retired_live),
+	TU_CASE(arena_chunk_stride_is_the_rule_claim_carves_by),
+	TU_CASE(gc_stats_follow_rotations),
 };
 
 static const struct tu_suite ttak_core_suite = {
