@@ -49,10 +49,15 @@ static inline void ttak_plat_free(void *p)
 	kvfree(p);
 }
 
-/* Memory behind tracked blocks: the slab caches already recycle it. */
+/*
+ * Memory behind tracked blocks: the slab caches already recycle it. The
+ * size is the caller's: one the allocator cannot give (kvmalloc() refuses
+ * anything over INT_MAX with a WARN unless told not to) is an ordinary
+ * -ENOMEM for the caller, not a kernel warning.
+ */
 static inline void *ttak_plat_block_alloc(size_t size)
 {
-	return kvmalloc(size, GFP_KERNEL);
+	return kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
 }
 
 static inline void ttak_plat_block_free(void *p, size_t size)
