@@ -18,6 +18,7 @@
  *            every bad input
  */
 #include "ttak_unit.h"
+#include "ttak_core_fixtures.h"
 
 #include <ttak/mem/arena_helper.h>
 #include <ttak/mem/epoch.h>
@@ -27,27 +28,6 @@
 #include <ttak/timing/timing.h>
 
 #define BAD_FLAG	((ttak_mem_flags_t)(1 << 7))
-#define HOUR_NS		(3600ULL * 1000000000ULL)
-
-static bool all_bytes(const void *p, size_t n, unsigned char v)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (c[i] != v)
-			return false;
-	return true;
-}
-
-static struct ttak_mem_tree_stats tree_stats(ttak_mem_tree_t *tree)
-{
-	struct ttak_mem_tree_stats s;
-
-	memset(&s, 0xff, sizeof(s));
-	ttak_mem_tree_get_stats(tree, &s);
-	return s;
-}
 
 static size_t tree_pressure(ttak_mem_tree_t *tree)
 {
@@ -660,13 +640,6 @@ TU_TEST(mem_registry_matches_a_model_under_random_churn)
 }
 
 /* --- mem tree ----------------------------------------------------------- */
-
-/* A tree whose automatic cleanup never fires by itself. */
-static void quiet_tree(ttak_mem_tree_t *tree)
-{
-	ttak_mem_tree_init(tree);
-	ttak_mem_tree_set_cleaning_intervals(tree, HOUR_NS, HOUR_NS);
-}
 
 TU_TEST(tree_init_gives_empty_tree_with_defaults)
 {
@@ -1454,27 +1427,6 @@ TU_TEST(tree_random_operations_match_a_model)
 }
 
 /* --- epoch gc ----------------------------------------------------------- */
-
-/* Allocate and register @size bytes; the block or NULL. */
-static void *tracked(ttak_epoch_gc_t *gc, size_t size)
-{
-	void *p = ttak_mem_alloc(size, __TTAK_UNSAFE_MEM_FOREVER__, 0);
-
-	if (!CHECK_NOT_NULL(p))
-		return NULL;
-	ttak_epoch_gc_register(gc, p, size);
-	if (!CHECK_NOT_NULL(ttak_mem_tree_find_node(&gc->tree, p)))
-		return NULL;
-	return p;
-}
-
-static void release(ttak_epoch_gc_t *gc, void *p)
-{
-	ttak_mem_node_t *n = ttak_mem_tree_find_node(&gc->tree, p);
-
-	if (CHECK_NOT_NULL(n))
-		ttak_mem_node_release(n);
-}
 
 TU_TEST(gc_init_starts_at_epoch_zero_in_automatic_mode)
 {

@@ -7,6 +7,7 @@
  * (kernel/tests/ttak_core_test.c, run here as test_core_suite).
  */
 #include "ttak_test.h"
+#include "ttak_core_fixtures.h"
 
 #include <pthread.h>
 #include <semaphore.h>
@@ -26,27 +27,6 @@ static struct ttak_mem_tree_stats gc_stats(ttak_epoch_gc_t *gc)
 static size_t pressure(ttak_epoch_gc_t *gc)
 {
 	return atomic_load(&gc->tree.garbage_pressure);
-}
-
-/* Allocate and register @size bytes; the block or NULL. */
-static void *tracked(ttak_epoch_gc_t *gc, size_t size)
-{
-	void *p = ttak_mem_alloc(size, __TTAK_UNSAFE_MEM_FOREVER__, 0);
-
-	if (!CHECK_NOT_NULL(p))
-		return NULL;
-	ttak_epoch_gc_register(gc, p, size);
-	if (!CHECK_NOT_NULL(ttak_mem_tree_find_node(&gc->tree, p)))
-		return NULL;
-	return p;
-}
-
-static void release(ttak_epoch_gc_t *gc, void *p)
-{
-	ttak_mem_node_t *n = ttak_mem_tree_find_node(&gc->tree, p);
-
-	if (CHECK_NOT_NULL(n))
-		ttak_mem_node_release(n);
 }
 
 /* Twice: reported, the first registration stays. */

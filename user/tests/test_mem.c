@@ -7,20 +7,10 @@
  * (kernel/tests/ttak_core_test.c, run here as test_core_suite).
  */
 #include "ttak_test.h"
+#include "ttak_core_fixtures.h"
 
 #include <stdlib.h>
 #include <ttak/mem/mem.h>
-
-static bool all_bytes(const void *p, size_t n, unsigned char v)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (c[i] != v)
-			return false;
-	return true;
-}
 
 TEST(free_null_is_a_noop)
 {

@@ -7,6 +7,7 @@
  * the kernel (kernel/tests/ttak_core_test.c, run here as test_core_suite).
  */
 #include "ttak_test.h"
+#include "ttak_core_fixtures.h"
 
 #include <pthread.h>
 #include <semaphore.h>
@@ -14,24 +15,6 @@
 #include <ttak/mem/epoch.h>
 #include <ttak/mem/mem.h>
 #include <ttak/mem_tree/mem_tree.h>
-
-#define HOUR_NS	(3600ULL * 1000000000ULL)
-
-static struct ttak_mem_tree_stats stats_of(ttak_mem_tree_t *tree)
-{
-	struct ttak_mem_tree_stats s;
-
-	memset(&s, 0xff, sizeof(s));
-	ttak_mem_tree_get_stats(tree, &s);
-	return s;
-}
-
-/* A tree whose automatic cleanup never fires by itself. */
-static void quiet_tree(ttak_mem_tree_t *tree)
-{
-	ttak_mem_tree_init(tree);
-	ttak_mem_tree_set_cleaning_intervals(tree, HOUR_NS, HOUR_NS);
-}
 
 static size_t pressure(ttak_mem_tree_t *tree)
 {
@@ -67,7 +50,7 @@ TEST(remove_from_another_tree_or_twice_is_refused)
 	CHECK_ERRNO(EINVAL);
 	ttak_epoch_exit();
 	ttak_epoch_reclaim();
-	ASSERT_EQ(stats_of(&a).pending_nodes, 0);
+	ASSERT_EQ(tree_stats(&a).pending_nodes, 0);
 	ttak_mem_tree_destroy(&a);
 	ttak_mem_tree_destroy(&b);
 	ttak_mem_free(p);
@@ -95,7 +78,7 @@ TEST(release_at_zero_is_refused)
 	ASSERT_CONTAINS(err, "no reference left");
 	ASSERT_EQ(atomic_load(&n->ref_count), 0);
 	ASSERT_EQ(pressure(&tree), 64);		/* not counted twice */
-	ASSERT_EQ(stats_of(&tree).garbage_nodes, 1);
+	ASSERT_EQ(tree_stats(&tree).garbage_nodes, 1);
 	errno = 0;
 	ttak_mem_node_release(NULL);
 	ASSERT_ERRNO(EINVAL);
@@ -150,8 +133,8 @@ TEST(cleanup_defers_free_while_a_reader_is_inside)
 	ttak_mem_tree_perform_cleanup(&tree, 1);
 	/* out of the index at once, but not freed */
 	ASSERT_NULL(ttak_mem_tree_find_node(&tree, p));
-	ASSERT_EQ(stats_of(&tree).pending_nodes, 1);
-	ASSERT_EQ(stats_of(&tree).pending_bytes, 128);
+	ASSERT_EQ(tree_stats(&tree).pending_nodes, 1);
+	ASSERT_EQ(tree_stats(&tree).pending_bytes, 128);
 	ASSERT_EQ(tt_live_blocks(), 1);
 	ASSERT_EQ(pressure(&tree), 128);	/* freed bytes leave it */
 	ttak_epoch_reclaim();
@@ -161,8 +144,8 @@ TEST(cleanup_defers_free_while_a_reader_is_inside)
 	pthread_join(t, NULL);
 	ttak_epoch_reclaim();
 	ASSERT_EQ(tt_live_blocks(), 0);
-	ASSERT_EQ(stats_of(&tree).pending_nodes, 0);
-	ASSERT_EQ(stats_of(&tree).freed_nodes, 1);
+	ASSERT_EQ(tree_stats(&tree).pending_nodes, 0);
+	ASSERT_EQ(tree_stats(&tree).freed_nodes, 1);
 	ASSERT_EQ(pressure(&tree), 0);
 	ttak_mem_tree_destroy(&tree);
 	sem_destroy(&h.inside);
@@ -210,10 +193,10 @@ TEST(concurrent_acquire_release_keeps_counts_exact)
 	for (i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	ASSERT_EQ(atomic_load(&n->ref_count), 0);
-	ASSERT_EQ(stats_of(&tree).garbage_nodes, 1);
+	ASSERT_EQ(tree_stats(&tree).garbage_nodes, 1);
 	ASSERT_EQ(pressure(&tree), 256);
 	ttak_mem_node_acquire(n);
-	ASSERT_EQ(stats_of(&tree).garbage_nodes, 0);
+	ASSERT_EQ(tree_stats(&tree).garbage_nodes, 0);
 	ASSERT_EQ(pressure(&tree), 0);
 	ttak_mem_tree_destroy(&tree);
 	ASSERT_EQ(tt_live_blocks(), 0);
@@ -273,7 +256,7 @@ TEST(destroy_waits_for_a_reader_holding_a_flushed_block)
 	sem_wait(&h.inside);
 	ttak_mem_node_release(n);
 	ttak_mem_tree_perform_cleanup(&tree, 1);	/* pending on the reader */
-	ASSERT_EQ(stats_of(&tree).pending_nodes, 1);
+	ASSERT_EQ(tree_stats(&tree).pending_nodes, 1);
 	t0 = tt_now_ms();
 	ASSERT_EQ(pthread_create(&rel, NULL, leave_later, &h), 0);
 	ttak_mem_tree_destroy(&tree);	/* returns once the reader left */

@@ -20,8 +20,10 @@ TEST_BIN    := $(patsubst $(TEST_DIR)/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 CORE_SUITE  := $(BUILD)/tests/test_core_suite
 TEST_BIN    += $(CORE_SUITE)
 TEST_FW_OBJ := $(BUILD)/tests/ttak_test.o
+# fixtures the suite shares with the user-only tests
+TEST_INC    := -I$(TEST_DIR) -Ikernel/tests
 TEST_DEPS   := $(TEST_DIR)/ttak_test.h $(HEADERS) \
-	       $(wildcard kernel/core/*.h user/lib/*.h)
+	       $(wildcard kernel/core/*.h user/lib/*.h kernel/tests/*.h)
 
 .PHONY: tests check-flavour
 
@@ -33,13 +35,12 @@ $(TEST_FW_OBJ): $(TEST_DIR)/ttak_test.c $(TEST_DEPS)
 
 $(BUILD)/tests/%: $(TEST_DIR)/%.c $(TEST_FW_OBJ) $(STATIC_LIB) $(TEST_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -I$(TEST_DIR) $< $(TEST_FW_OBJ) $(STATIC_LIB) \
+	$(CC) $(ALL_CFLAGS) $(TEST_INC) $< $(TEST_FW_OBJ) $(STATIC_LIB) \
 		-o $@ $(LDLIBS)
 
-$(CORE_SUITE): kernel/tests/ttak_core_test.c kernel/tests/ttak_unit.h \
-	       $(TEST_FW_OBJ) $(STATIC_LIB) $(TEST_DEPS)
+$(CORE_SUITE): kernel/tests/ttak_core_test.c $(TEST_FW_OBJ) $(STATIC_LIB) $(TEST_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -I$(TEST_DIR) $< $(TEST_FW_OBJ) $(STATIC_LIB) \
+	$(CC) $(ALL_CFLAGS) $(TEST_INC) $< $(TEST_FW_OBJ) $(STATIC_LIB) \
 		-o $@ $(LDLIBS)
 
 check-flavour: tests
