@@ -185,7 +185,8 @@ void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
 }
 EXPORT_SYMBOL_GPL(ttak_mem_alloc_safe);
 
-int __ttak_mem_free(void *ptr)
+/* 0, or -EFAULT: no live block, or a corrupted one (nothing freed) */
+static int __ttak_mem_free(void *ptr)
 {
 	struct ttak_registry_stripe *stripe = ttak_stripe_of(ptr);
 	unsigned long irqflags;
@@ -243,8 +244,9 @@ EXPORT_SYMBOL_GPL(ttak_mem_freep);
  * Any context, hardirq included: the stripe lock is taken with interrupts
  * off everywhere (in the kernel), so an interrupt cannot find its own CPU
  * holding it; the block cannot be freed while the lock is held.
+ * 0, or -EINVAL / -EFAULT / -EPERM / -ETIMEDOUT.
  */
-int __ttak_mem_access(void *ptr, u64 now_tick)
+static int __ttak_mem_access(void *ptr, u64 now_tick)
 {
 	struct ttak_registry_stripe *stripe;
 	unsigned long irqflags;
@@ -346,6 +348,7 @@ void *ttak_mem_dup_safe(const void *src, size_t size, u64 lifetime_ticks,
 }
 EXPORT_SYMBOL_GPL(ttak_mem_dup_safe);
 
+/* Exported for the unit suite's leak checks (kernel/tests/ttak_core_test.c). */
 void ttak_mem_core_usage(size_t *blocks, size_t *bytes)
 {
 	size_t i, n = 0, sum = 0;
@@ -361,7 +364,6 @@ void ttak_mem_core_usage(size_t *blocks, size_t *bytes)
 	*blocks = n;
 	*bytes = sum;
 }
-/* for the unit suite's leak checks (kernel/tests/ttak_core_test.c) */
 EXPORT_SYMBOL_GPL(ttak_mem_core_usage);
 
 ttak_lock_t *ttak_mem_lock_at(size_t i)

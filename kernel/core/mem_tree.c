@@ -164,7 +164,8 @@ static void ttak_retire_nodes(ttak_mem_node_t *list)
 	ttak_epoch_reclaim();
 }
 
-int __ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
+/* 0, or -EDEADLK inside a section (nothing changes) */
+static int __ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 {
 	ttak_mem_node_t *list = NULL;
 	size_t i;
@@ -297,7 +298,9 @@ ttak_mem_node_t *ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_add);
 
-int __ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
+/* 0, or -EINVAL: not a node of @tree, or removed already */
+static int __ttak_mem_tree_remove(ttak_mem_tree_t *tree,
+				  ttak_mem_node_t *node)
 {
 	bool ok;
 
@@ -329,7 +332,8 @@ void ttak_mem_tree_remove(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_remove);
 
-int __ttak_mem_node_try_acquire(ttak_mem_node_t *node)
+/* 0, or -ENOENT once the node left its tree (-EINVAL for NULL) */
+static int __ttak_mem_node_try_acquire(ttak_mem_node_t *node)
 {
 	ttak_mem_tree_t *tree;
 	bool live;
@@ -375,7 +379,8 @@ static bool ttak_node_put_locked(ttak_mem_tree_t *tree, ttak_mem_node_t *node)
 	return true;
 }
 
-int __ttak_mem_node_release(ttak_mem_node_t *node)
+/* 0, or -EINVAL: NULL or no reference left */
+static int __ttak_mem_node_release(ttak_mem_node_t *node)
 {
 	ttak_mem_tree_t *tree;
 	bool held;

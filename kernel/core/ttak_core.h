@@ -11,11 +11,13 @@
 #include <ttak/mem/epoch.h>
 
 /*
- * Errors as values. The core's workers (the __ttak_* calls below) return
- * 0 or -errno, or a pointer that may be ERR_PTR(-errno); the public calls
- * keep upstream's bool / NULL / void signatures and report the reason
- * through ttak_set_errno(): errno in user space, dropped in the kernel,
- * where the module glue calls the workers to return the real reason.
+ * Errors as values. The core's workers (__ttak_*; those another file
+ * calls are declared below, the rest are static beside their public
+ * call) return 0 or -errno, or a pointer that may be ERR_PTR(-errno);
+ * the public calls keep upstream's bool / NULL / void signatures and
+ * report the reason through ttak_set_errno(): errno in user space,
+ * dropped in the kernel, where the module glue calls the workers to
+ * return the real reason.
  */
 static inline bool ttak_report(int err)
 {
@@ -77,10 +79,6 @@ ttak_lock_t *ttak_mem_tree_lock_at(size_t i);
 void *__ttak_mem_alloc(size_t size, u64 lifetime_ticks, u64 now_tick,
 		       bool is_const, bool is_volatile, bool allow_direct,
 		       bool is_root, ttak_mem_flags_t flags);
-/* ttak_mem_free(): 0, or -EFAULT / -EIO (nothing freed). */
-int __ttak_mem_free(void *ptr);
-/* ttak_mem_access(): 0, or -EINVAL / -EFAULT / -EIO / -EPERM / -ETIMEDOUT. */
-int __ttak_mem_access(void *ptr, u64 now_tick);
 int ttak_mem_core_init(void);
 /* Free every block still allocated; returns how many there were. */
 size_t ttak_mem_core_exit(void);
@@ -91,17 +89,12 @@ ttak_lock_t *ttak_mem_lock_at(size_t i);
 /* ttak_mem_free() with the signature of a cleanup callback. */
 void ttak_mem_free_cb(void *ptr);
 
-/* mem_tree.c: the workers of the public calls */
+/* mem_tree.c */
 struct ttak_mem_node;
 /* the node, or ERR_PTR(-EINVAL / -ENOMEM / -EEXIST) */
 struct ttak_mem_node *__ttak_mem_tree_add(struct ttak_mem_tree *tree,
 					  void *ptr, size_t size,
 					  u64 expires_tick, bool is_root);
-int __ttak_mem_tree_remove(struct ttak_mem_tree *tree,
-			   struct ttak_mem_node *node);	/* -EINVAL */
-int __ttak_mem_tree_destroy(struct ttak_mem_tree *tree);	/* -EDEADLK */
-int __ttak_mem_node_try_acquire(struct ttak_mem_node *node); /* -ENOENT */
-int __ttak_mem_node_release(struct ttak_mem_node *node);	/* -EINVAL */
 
 /* epoch_gc.c */
 struct ttak_epoch_gc;
