@@ -7,10 +7,8 @@
  * interrupt_context_level() numbers them), so there is nothing to
  * register, and a read section runs with preemption disabled: the task
  * cannot migrate away from the record it published and cannot sleep.
- * With CONFIG_DEBUG_ATOMIC_SLEEP a sleeping call inside a section is
- * reported through the preempt count, like any other sleep in atomic
- * context. The reader pays for its ordering itself (smp_mb() on enter),
- * so the reclaimer's heavy barrier is a plain smp_mb(). The interface
+ * The read side is inline in <ttak/mem/epoch.h>, over the per-CPU records
+ * exported here, and costs plain stores: no barrier. The interface
  * towards the core's epoch.c is kernel/core/epoch_flavour.h.
  *
  * Why a record per level: an interrupt may arrive anywhere inside
@@ -20,81 +18,78 @@
  * Contexts on one CPU nest strictly and none interrupts its own level, so
  * each record has exactly one writer at a time and needs no atomics.
  *
- * Ordering: enter publishes (epoch << 1) | 1 and then issues smp_mb()
- * before any access to shared objects; the reclaimer issues smp_mb()
- * (ttak_flavour_heavy_barrier()) before it reads the records. Either the
- * reclaimer sees the reader inside, or the reader sees every unlink that
- * preceded the reclaimer's barrier and cannot reach the retired objects.
- * Exit is a store-release of 0, so the section's reads complete before
- * the reclaimer can see the CPU outside.
+ * Two proofs of a grace period, both sound with barrier-free readers:
  *
- * Retire batches are not per CPU: one module-wide open batch, guarded by
- * a mutex, collects retirees from every context (all of which may sleep).
+ *  - The epoch scan (shared with user space) needs the reclaimer to force
+ *    the ordering: ttak_flavour_heavy_barrier() sends an IPI to every
+ *    online CPU whose handler runs smp_mb(), the kernel twin of user
+ *    space's membarrier(). Wherever the IPI lands in a reader's enter,
+ *    either the reader's state is visible to the scan that follows, or
+ *    the reader's loads come after every unlink made before the barrier.
+ *    Immediate, but it interrupts every CPU: every reclaiming call of the
+ *    API uses it (reclaim, rotations, synchronize, flush reports), so
+ *    they mean what they mean in user space.
+ *
+ *  - RCU: a region with preemption disabled is an RCU read-side critical
+ *    section in every kernel we build for (since the RCU flavours were
+ *    consolidated in 4.20), hardirq and NMI handlers included. A batch
+ *    queued after its unlinks takes get_state_synchronize_rcu(); once
+ *    poll_state_synchronize_rcu() says that grace period is over, every
+ *    section that could have reached the batch's objects has ended. It
+ *    costs nobody anything but latency, and a grace period is shared
+ *    with the whole kernel. The background work, which frees what
+ *    atomic-context retirers queued, is an rcu_work: it runs after a
+ *    grace period, frees what that covers and sends no IPI unless the
+ *    queue passed its bound.
+ *
+ * Retire batches are per CPU: a slot with the open batch, guarded by a
+ * per-CPU spinlock taken with interrupts off (any context but NMI may
+ * retire). Only its own CPU takes it, except a reclaimer sealing every
+ * CPU's partial batch, so it never bounces between CPUs on the retire
+ * path. Full batches go to epoch.c's queue and the work item is kicked.
  */
+#include <linux/cpu.h>
 #include <linux/lockdep.h>
-#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/smp.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include "core/ttak_core.h"
 #include "core/epoch_flavour.h"
 
-#define TTAK_CONTEXT_LEVELS	4	/* task, softirq, hardirq, NMI */
+DEFINE_PER_CPU(struct ttak_epoch_cpu_readers, ttak_epoch_cpu_readers);
+EXPORT_PER_CPU_SYMBOL_GPL(ttak_epoch_cpu_readers);
 
-/*
- * One level's record: @state and @nesting are written only by the
- * context that owns the level on this CPU, @seen only by epoch.c.
- */
-struct ttak_percpu_reader {
-	atomic64_t state;	/* 0 outside, else (epoch << 1) | 1 */
-	unsigned int nesting;
-	struct ttak_epoch_seen seen;
+/* The reclaimer's notes on each record; only epoch.c's scan writes them. */
+struct ttak_cpu_seen {
+	struct ttak_epoch_seen level[TTAK_EPOCH_CONTEXT_LEVELS];
 };
 
-struct ttak_cpu_readers {
-	struct ttak_percpu_reader level[TTAK_CONTEXT_LEVELS];
+static DEFINE_PER_CPU(struct ttak_cpu_seen, ttak_epoch_seen);
+
+/* A CPU's open retire batch. */
+struct ttak_cpu_batch {
+	spinlock_t lock;	/* @open; taken by its CPU, or a sealing pass */
+	struct ttak_retire_chunk *open;
 };
 
-static DEFINE_PER_CPU(struct ttak_cpu_readers, ttak_epoch_readers);
+static DEFINE_PER_CPU(struct ttak_cpu_batch, ttak_cpu_batch) = {
+	.lock = __SPIN_LOCK_UNLOCKED(ttak_cpu_batch.lock),
+};
 
-/* The calling context's record; preemption is disabled. */
-static struct ttak_percpu_reader *ttak_this_reader(void)
+static void ttak_background_fn(struct work_struct *work);
+
+static struct rcu_work ttak_background;
+static bool ttak_background_ready;	/* set at init, cleared at exit */
+
+void ttak_epoch_exit_unmatched(void)
 {
-	return this_cpu_ptr(&ttak_epoch_readers.level[interrupt_context_level()]);
+	WARN_ONCE(1, "ttak: ttak_epoch_exit() without a matching enter\n");
 }
-
-static DEFINE_MUTEX(ttak_chunk_mutex);
-static struct ttak_retire_chunk *ttak_open_chunk;
-
-void ttak_epoch_enter(void)
-{
-	struct ttak_percpu_reader *r;
-	u64 epoch;
-
-	preempt_disable();
-	r = ttak_this_reader();
-	if (r->nesting++)
-		return;
-	epoch = (u64)atomic64_read(&ttak_epoch_global);
-	atomic64_set(&r->state, (s64)((epoch << 1) | 1));
-	/* pairs with the smp_mb() in ttak_flavour_heavy_barrier() */
-	smp_mb();
-}
-EXPORT_SYMBOL_GPL(ttak_epoch_enter);
-
-void ttak_epoch_exit(void)
-{
-	struct ttak_percpu_reader *r = ttak_this_reader();
-
-	/* an unmatched exit must not unbalance the preempt count */
-	if (WARN_ON_ONCE(!r->nesting))
-		return;
-	/* release: pairs with the acquire read of the state in epoch.c's scan */
-	if (!--r->nesting)
-		atomic64_set_release(&r->state, 0);
-	preempt_enable();
-}
-EXPORT_SYMBOL_GPL(ttak_epoch_exit);
+EXPORT_SYMBOL_GPL(ttak_epoch_exit_unmatched);
 
 /* Readers are CPUs: nothing to register. */
 void ttak_epoch_register_thread(void)
@@ -109,27 +104,37 @@ EXPORT_SYMBOL_GPL(ttak_epoch_deregister_thread);
 
 void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx)
 {
-	struct ttak_cpu_readers *rs;
+	struct ttak_epoch_cpu_readers *rs;
+	struct ttak_cpu_seen *seen;
 	int cpu, level;
 
 	for_each_possible_cpu(cpu) {
-		rs = per_cpu_ptr(&ttak_epoch_readers, cpu);
-		for (level = 0; level < TTAK_CONTEXT_LEVELS; level++)
-			fn(&rs->level[level].state, &rs->level[level].seen,
-			   cpu, ctx);
+		rs = per_cpu_ptr(&ttak_epoch_cpu_readers, cpu);
+		seen = per_cpu_ptr(&ttak_epoch_seen, cpu);
+		for (level = 0; level < TTAK_EPOCH_CONTEXT_LEVELS; level++)
+			fn(&rs->level[level].state, &seen->level[level], cpu,
+			   ctx);
 	}
 }
 
+static void ttak_ipi_mb(void *unused)
+{
+	/* pairs with the barrier() after a reader's publish in enter */
+	smp_mb();
+}
+
 /*
- * The reclaimer's side of the read-side handshake: pairs with the smp_mb()
- * in ttak_epoch_enter() after a reader publishes its epoch, so either the
- * scan that follows sees the reader inside or the reader sees every unlink
- * made before this barrier.
+ * The reclaimer's side of the read-side handshake: a full barrier on
+ * every online CPU. cpus_read_lock() keeps the set of CPUs still while
+ * the IPIs go out: a CPU coming online later starts its sections after
+ * the hotplug code's own barriers.
  */
 void ttak_flavour_heavy_barrier(void)
 {
-	/* pairs with the smp_mb() in ttak_epoch_enter() */
-	smp_mb();
+	might_sleep();
+	cpus_read_lock();
+	on_each_cpu(ttak_ipi_mb, NULL, 1);
+	cpus_read_unlock();
 }
 
 /*
@@ -139,26 +144,116 @@ void ttak_flavour_heavy_barrier(void)
  */
 bool ttak_flavour_in_section(void)
 {
+	struct ttak_epoch_cpu_readers *rs;
 	bool inside;
 
 	preempt_disable();
-	inside = ttak_this_reader()->nesting != 0;
+	rs = this_cpu_ptr(&ttak_epoch_cpu_readers);
+	inside = rs->level[interrupt_context_level()].nesting != 0;
 	preempt_enable();
 	return inside;
 }
 
+/* A batch slot's lock would deadlock against an NMI that retired. */
+bool ttak_flavour_may_retire(void)
+{
+	return !in_nmi();
+}
+
+/*
+ * A pass sleeps (cpus_read_lock(), IPIs) and runs cleanups. Without a
+ * preempt count a held spinlock cannot be seen: such kernels trust the
+ * caller's process context outside a section, as the kernel-doc asks.
+ */
+bool ttak_flavour_may_reclaim(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return !in_interrupt() && !irqs_disabled() &&
+		       !ttak_flavour_in_section();
+	return preemptible();
+}
+
+unsigned long ttak_flavour_chunk_lock(void)
+	__acquires(&ttak_cpu_batch.lock)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	spin_lock(this_cpu_ptr(&ttak_cpu_batch.lock));
+	return flags;
+}
+
 struct ttak_retire_chunk **ttak_flavour_open_chunk(void)
 {
-	lockdep_assert_held(&ttak_chunk_mutex);
-	return &ttak_open_chunk;
+	struct ttak_cpu_batch *b = this_cpu_ptr(&ttak_cpu_batch);
+
+	lockdep_assert_held(&b->lock);
+	return &b->open;
 }
 
-void ttak_flavour_chunk_lock(void)
+void ttak_flavour_chunk_unlock(unsigned long flags)
+	__releases(&ttak_cpu_batch.lock)
 {
-	mutex_lock(&ttak_chunk_mutex);
+	spin_unlock(this_cpu_ptr(&ttak_cpu_batch.lock));
+	local_irq_restore(flags);
 }
 
-void ttak_flavour_chunk_unlock(void)
+void ttak_flavour_visit_open(bool every, ttak_open_fn fn, void *ctx)
 {
-	mutex_unlock(&ttak_chunk_mutex);
+	struct ttak_cpu_batch *b;
+	unsigned long flags;
+	int cpu;
+
+	if (!every) {
+		flags = ttak_flavour_chunk_lock();
+		fn(ttak_flavour_open_chunk(), ctx);
+		ttak_flavour_chunk_unlock(flags);
+		return;
+	}
+	/* offline CPUs too: a batch left behind by one still counts */
+	for_each_possible_cpu(cpu) {
+		b = per_cpu_ptr(&ttak_cpu_batch, cpu);
+		spin_lock_irqsave(&b->lock, flags);
+		fn(&b->open, ctx);
+		spin_unlock_irqrestore(&b->lock, flags);
+	}
+}
+
+unsigned long ttak_flavour_gp_snapshot(void)
+{
+	return get_state_synchronize_rcu();
+}
+
+bool ttak_flavour_gp_passed(unsigned long snapshot)
+{
+	return poll_state_synchronize_rcu(snapshot);
+}
+
+static void ttak_background_fn(struct work_struct *work)
+{
+	ttak_epoch_background_pass();
+}
+
+/*
+ * queue_rcu_work() may be called from any context but NMI and does
+ * nothing while the work is already waiting for its grace period.
+ */
+void ttak_flavour_kick_reclaim(void)
+{
+	if (READ_ONCE(ttak_background_ready))
+		queue_rcu_work(system_unbound_wq, &ttak_background);
+}
+
+void ttak_flavour_stop_background(void)
+{
+	WRITE_ONCE(ttak_background_ready, false);
+	/* a pass in progress may kick itself once more: wait that out too */
+	flush_rcu_work(&ttak_background);
+	flush_rcu_work(&ttak_background);
+}
+
+void ttak_flavour_start_background(void)
+{
+	INIT_RCU_WORK(&ttak_background, ttak_background_fn);
+	WRITE_ONCE(ttak_background_ready, true);
 }

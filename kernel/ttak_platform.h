@@ -13,6 +13,7 @@
 #define TTAK_KERNEL_PLATFORM_H
 
 #include <linux/atomic.h>
+#include <linux/build_bug.h>
 #include <linux/compiler.h>
 #include <linux/delay.h>
 #include <linux/err.h>
@@ -42,6 +43,17 @@ static inline void *ttak_plat_alloc(size_t size)
 static inline void *ttak_plat_zalloc(size_t size)
 {
 	return kvzalloc(size, GFP_KERNEL);
+}
+
+/*
+ * A small allocation from any context but NMI (the retire batches): it
+ * waits for memory only where the caller may sleep.
+ */
+static inline void *ttak_plat_alloc_any(size_t size)
+{
+	gfp_t gfp = preemptible() ? GFP_KERNEL : GFP_NOWAIT;
+
+	return kmalloc(size, gfp | __GFP_NOWARN);
 }
 
 static inline void ttak_plat_free(void *p)

@@ -8,28 +8,50 @@
  * (user/lib/epoch_membarrier.c).
  *
  * Safety argument, in short. A reader publishes (epoch << 1) | 1 before it
- * touches shared objects; a retirer unlinks objects, issues a full barrier
- * and stamps the batch with the global epoch E it then reads. Before
- * judging a batch the reclaimer issues a heavy barrier (a full barrier on
- * every reader: membarrier() in user space, smp_mb() paired with the
- * reader's own smp_mb() in the kernel; ttak_flavour_heavy_barrier()) and
- * then reads every record, reading each state with acquire, which pairs
- * with the store-release of 0 by which a reader leaves. A
- * reader that can still reach an object of the batch is therefore seen
- * inside a section with an epoch <= E, and a batch is freed only when
- * every reader seen inside has an epoch > E. The global epoch moves on
- * only when every reader inside has caught up with it, so readers that
- * keep entering cannot hold a batch back for ever.
+ * touches shared objects, with no barrier of its own; a retirer unlinks
+ * objects and puts them in its open batch. A full batch (or an open one
+ * a pass seals) is queued after a full barrier, stamped with the global
+ * epoch E it then reads and with the flavour's grace-period snapshot.
+ * A batch is freed on either of two proofs:
+ *
+ *  1. The scan. The reclaimer issues a heavy barrier (a full barrier on
+ *     every reader: membarrier() in user space, an IPI to every CPU in
+ *     the kernel; ttak_flavour_heavy_barrier()) and then reads every
+ *     record, each state with acquire, which pairs with the store-release
+ *     of 0 by which a reader leaves. A reader that can still reach an
+ *     object of a batch queued before the barrier is therefore seen
+ *     inside with an epoch <= E, and such a batch is freed only when
+ *     every reader seen inside has an epoch > E. The global epoch moves
+ *     on only when every reader inside has caught up with it, so readers
+ *     that keep entering cannot hold a batch back for ever.
+ *  2. The flavour's own grace period, where it has one: in the kernel a
+ *     section runs with preemption disabled and so is an RCU read-side
+ *     critical section; once RCU's grace period from the batch's
+ *     snapshot is over, every section that began before the batch was
+ *     queued (all that could reach its objects) has ended.
+ *
+ * Proof 1 is immediate: every call of the API that reclaims uses it, so
+ * a rotation frees what no reader holds before it returns, in both
+ * homes. Proof 2 costs nobody anything but time: the kernel's background
+ * pass, which frees what atomic-context retirers queued, uses it unless
+ * the queue passed its bound. User space has only proof 1.
+ *
+ * Cleanups run only in passes, which run where the flavour allows
+ * (kernel: preemptible process context, the work item included); a
+ * retire in any other context only queues and asks for a pass.
  */
 #include "ttak_core.h"
 #include "epoch_flavour.h"
 #include <ttak/timing/timing.h>
 
-#define TTAK_RETIRE_BATCH	254	/* items per batch: a 4 KiB chunk */
 #define TTAK_SPARE_CHUNKS	16
-/* batches for retires inside a section when no memory is left */
+/* batches for retires that find no memory where they may not wait */
 #define TTAK_RESERVE_CHUNKS	4
-/* queue length at which a thread sealing a batch reclaims first */
+/*
+ * Queue length at which a retirer that may reclaim runs a pass itself
+ * (one that may not asks for the background one): the bound on what
+ * waits, while readers progress.
+ */
 #define TTAK_RECLAIM_SOFT	(8 * TTAK_RETIRE_BATCH)
 
 struct ttak_retire_item {
@@ -43,45 +65,79 @@ struct ttak_run {
 	struct ttak_run *next;
 };
 
+#define TTAK_CHUNK_HEAD_BYTES	48
+/* items per batch: the batch fills a 4 KiB slab object */
+#define TTAK_RETIRE_BATCH	\
+	((4096 - TTAK_CHUNK_HEAD_BYTES) / sizeof(struct ttak_retire_item))
+
 struct ttak_retire_chunk {
 	struct ttak_retire_chunk *next;
-	u64 stamp;		/* global epoch when sealed */
-	u64 seq;		/* seal order */
+	u64 stamp;		/* global epoch when queued */
+	u64 seq;		/* queue order */
+	unsigned long gp;	/* the flavour's grace-period snapshot */
 	size_t count;
 	bool reserve;		/* static, from ttak_reserve[]: never freed */
 	struct ttak_retire_item items[TTAK_RETIRE_BATCH];
 };
 
+static_assert(sizeof(struct ttak_retire_chunk) <= 4096,
+	      "a retire batch outgrew its 4 KiB");
+
+/*
+ * The domain. Its lock is taken with interrupts off in the kernel: a
+ * retire in hard interrupt context queues a full batch and takes a
+ * spare one under it. Nothing under it sleeps or runs a cleanup.
+ */
 static struct {
 	ttak_lock_t lock;
-	struct ttak_retire_chunk *head;		/* sealed, in stamp order */
+	struct ttak_retire_chunk *head;		/* queued, in seq order */
 	struct ttak_retire_chunk **tail;
-	size_t pending;				/* items in sealed chunks */
-	u64 sealed;				/* chunks sealed so far */
+	size_t pending;				/* items in queued chunks */
+	u64 sealed;				/* chunks queued so far */
 	struct ttak_retire_chunk *spare;
 	size_t nspare;
 	struct ttak_retire_chunk *reserve;	/* free reserve batches */
 	struct ttak_run *runs;	/* in progress, on the runners' stacks */
 	u64 run_tickets;	/* tickets handed out so far */
+	u64 kept;		/* retirees kept for ever: no memory at all */
 } ttak_ebr;
 
 static struct ttak_retire_chunk ttak_reserve[TTAK_RESERVE_CHUNKS];
 
+/* read by the inline ttak_epoch_enter() of both homes */
 ttak_atomic_u64_t ttak_epoch_global;
+EXPORT_SYMBOL_GPL(ttak_epoch_global);
 
+static unsigned long ttak_ebr_lock(void)
+	__acquires(&ttak_ebr.lock)
+{
+	unsigned long flags;
+
+	ttak_lock_irqsave(&ttak_ebr.lock, flags);
+	return flags;
+}
+
+static void ttak_ebr_unlock(unsigned long flags)
+	__releases(&ttak_ebr.lock)
+{
+	ttak_unlock_irqrestore(&ttak_ebr.lock, flags);
+}
+
+/* A batch from the spare pool or the allocator; any context. */
 static struct ttak_retire_chunk *ttak_chunk_get(void)
 {
 	struct ttak_retire_chunk *c;
+	unsigned long flags;
 
-	ttak_lock(&ttak_ebr.lock);
+	flags = ttak_ebr_lock();
 	c = ttak_ebr.spare;
 	if (c) {
 		ttak_ebr.spare = c->next;
 		ttak_ebr.nspare--;
 	}
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_ebr_unlock(flags);
 	if (!c) {
-		c = ttak_plat_alloc(sizeof(*c));
+		c = ttak_plat_alloc_any(sizeof(*c));
 		if (c)
 			c->reserve = false;
 	}
@@ -92,16 +148,17 @@ static struct ttak_retire_chunk *ttak_chunk_get(void)
 	return c;
 }
 
-/* A reserve batch, for a retire inside a section that found no memory. */
+/* A reserve batch, for a retire that found no memory and may not wait. */
 static struct ttak_retire_chunk *ttak_reserve_get(void)
 {
 	struct ttak_retire_chunk *c;
+	unsigned long flags;
 
-	ttak_lock(&ttak_ebr.lock);
+	flags = ttak_ebr_lock();
 	c = ttak_ebr.reserve;
 	if (c)
 		ttak_ebr.reserve = c->next;
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_ebr_unlock(flags);
 	if (c) {
 		c->next = NULL;
 		c->count = 0;
@@ -111,7 +168,9 @@ static struct ttak_retire_chunk *ttak_reserve_get(void)
 
 static void ttak_chunk_put(struct ttak_retire_chunk *c)
 {
-	ttak_lock(&ttak_ebr.lock);
+	unsigned long flags;
+
+	flags = ttak_ebr_lock();
 	if (c->reserve) {
 		c->next = ttak_ebr.reserve;
 		ttak_ebr.reserve = c;
@@ -122,62 +181,91 @@ static void ttak_chunk_put(struct ttak_retire_chunk *c)
 		ttak_ebr.nspare++;
 		c = NULL;
 	}
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_ebr_unlock(flags);
 	ttak_plat_free(c);
 }
 
-/* Append @c to the sealed queue (domain locked). */
-static void ttak_chunk_queue_locked(struct ttak_retire_chunk *c)
+/*
+ * Append the chain @c to the queue (domain locked). The caller issued a
+ * full barrier after the chain's unlinks: both proofs start after them.
+ */
+static void ttak_chunks_queue_locked(struct ttak_retire_chunk *c)
 {
-	c->stamp = ttak_a64_read(&ttak_epoch_global);
-	c->seq = ++ttak_ebr.sealed;
-	c->next = NULL;
-	*ttak_ebr.tail = c;
-	ttak_ebr.tail = &c->next;
-	ttak_ebr.pending += c->count;
+	struct ttak_retire_chunk *next;
+	unsigned long gp = ttak_flavour_gp_snapshot();
+	u64 stamp = ttak_a64_read(&ttak_epoch_global);
+
+	for (; c; c = next) {
+		next = c->next;
+		c->stamp = stamp;
+		c->gp = gp;
+		c->seq = ++ttak_ebr.sealed;
+		c->next = NULL;
+		*ttak_ebr.tail = c;
+		ttak_ebr.tail = &c->next;
+		ttak_ebr.pending += c->count;
+	}
 }
 
-/* Queue a full or partial batch; returns the queue length after it. */
-static size_t ttak_chunk_seal(struct ttak_retire_chunk *c)
+/* Queue a chain of batches; returns the queue length after it. */
+static size_t ttak_chunks_seal(struct ttak_retire_chunk *c)
 {
+	unsigned long flags;
 	size_t pending;
 
-	/* every unlink of the batch's objects is ordered before the stamp */
+	/* every unlink of the batches' objects is ordered before the stamp */
 	ttak_smp_mb();
-	ttak_lock(&ttak_ebr.lock);
-	ttak_chunk_queue_locked(c);
+	flags = ttak_ebr_lock();
+	ttak_chunks_queue_locked(c);
 	pending = ttak_ebr.pending;
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_ebr_unlock(flags);
 	return pending;
 }
 
-/*
- * Take the caller's open batch. @keep_empty leaves an empty one in place
- * for the next retire and returns NULL.
- */
-static struct ttak_retire_chunk *ttak_take_own(bool keep_empty)
-{
-	struct ttak_retire_chunk **slot, *c;
+struct ttak_taken {
+	struct ttak_retire_chunk *list;
+	bool keep_empty;	/* leave an empty batch in place */
+};
 
-	ttak_flavour_chunk_lock();
-	slot = ttak_flavour_open_chunk();
-	c = slot ? *slot : NULL;
-	if (c && (c->count || !keep_empty))
-		*slot = NULL;
-	else
-		c = NULL;
-	ttak_flavour_chunk_unlock();
-	return c;
+/* Take a slot's batch onto the caller's list (the slot is locked). */
+static void ttak_take_open(struct ttak_retire_chunk **slot, void *ctx)
+{
+	struct ttak_taken *taken = ctx;
+	struct ttak_retire_chunk *c = *slot;
+
+	if (!c || (!c->count && taken->keep_empty))
+		return;
+	*slot = NULL;
+	c->next = taken->list;
+	taken->list = c;
+}
+
+/*
+ * Queue the open batches a pass may seal (@every: every CPU's, in the
+ * kernel); empty ones go back to the pool unless @keep_empty.
+ */
+static void ttak_seal_open(bool every, bool keep_empty)
+{
+	struct ttak_taken taken = { .keep_empty = keep_empty };
+	struct ttak_retire_chunk *c, *next, *full = NULL;
+
+	ttak_flavour_visit_open(every, ttak_take_open, &taken);
+	for (c = taken.list; c; c = next) {
+		next = c->next;
+		if (c->count) {
+			c->next = full;
+			full = c;
+		} else {
+			ttak_chunk_put(c);	/* must not outlive its owner */
+		}
+	}
+	if (full)
+		ttak_chunks_seal(full);
 }
 
 void ttak_epoch_seal_own(void)
 {
-	struct ttak_retire_chunk *c = ttak_take_own(false);
-
-	if (c && c->count)
-		ttak_chunk_seal(c);
-	else if (c)
-		ttak_chunk_put(c);	/* an empty batch must not outlive its owner */
+	ttak_seal_open(false, false);
 }
 
 struct ttak_scan {
@@ -239,12 +327,20 @@ static void ttak_scan_locked(struct ttak_scan *scan)
 	}
 }
 
-/* Detach the chunks sealed up to @last_seq whose grace period is over. */
+/*
+ * Detach the chunks at the head of the queue whose grace period is
+ * over: sealed up to @last_seq (before the scan's barrier) with a stamp
+ * below @bound, or covered by the flavour's own proof. Both proofs
+ * only grow along the queue, so the first chunk with neither ends it.
+ */
 static struct ttak_retire_chunk *ttak_detach_safe(u64 last_seq, u64 bound)
 {
 	struct ttak_retire_chunk *done = NULL, **done_tail = &done, *c;
 
-	while ((c = ttak_ebr.head) && c->seq <= last_seq && c->stamp < bound) {
+	while ((c = ttak_ebr.head)) {
+		if (!(c->seq <= last_seq && c->stamp < bound) &&
+		    !ttak_flavour_gp_passed(c->gp))
+			break;
 		ttak_ebr.head = c->next;
 		if (!ttak_ebr.head)
 			ttak_ebr.tail = &ttak_ebr.head;
@@ -259,6 +355,7 @@ static struct ttak_retire_chunk *ttak_detach_safe(u64 last_seq, u64 bound)
 static void ttak_run_chunks(struct ttak_retire_chunk *c)
 {
 	struct ttak_retire_chunk *next, **slot;
+	unsigned long flags;
 	size_t i;
 
 	for (; c; c = next) {
@@ -268,44 +365,49 @@ static void ttak_run_chunks(struct ttak_retire_chunk *c)
 		c->count = 0;
 		c->next = NULL;
 		/* reuse it as the caller's open batch: no trip to the pool */
-		ttak_flavour_chunk_lock();
+		flags = ttak_flavour_chunk_lock();
 		slot = ttak_flavour_open_chunk();
-		if (slot && !*slot && !c->reserve) {
+		if (!*slot && !c->reserve) {
 			*slot = c;
 			c = NULL;
 		}
-		ttak_flavour_chunk_unlock();
+		ttak_flavour_chunk_unlock(flags);
 		if (c)
 			ttak_chunk_put(c);
 	}
 }
 
 /*
- * One reclamation pass; never waits. @own, the caller's batch if any, is
- * queued under the same lock as the snapshot. Readers the scan sees inside
- * with an old epoch are reported through @scan when the caller asks.
+ * One reclamation pass; never waits for a reader. It seals the caller's
+ * open batch (@every: every CPU's). With @expedite it forces the
+ * ordering on every reader and scans their records, so a batch no
+ * reader can hold now is freed now; without, only what the flavour's
+ * cheaper proof covers is. Readers the scan sees inside with an old
+ * epoch are reported through @scan when the caller asks.
  */
-static void ttak_reclaim_pass(struct ttak_scan *scan,
-			      struct ttak_retire_chunk *own)
+static void ttak_reclaim_pass(struct ttak_scan *scan, bool every,
+			      bool expedite)
 {
 	struct ttak_retire_chunk *done;
 	struct ttak_run run, **pp;
-	u64 last_seq, bound;
+	unsigned long flags;
+	u64 last_seq = 0, bound = 0;
+	bool left;
 
-	if (own)
-		ttak_smp_mb();	/* as in ttak_chunk_seal() */
-	ttak_lock(&ttak_ebr.lock);
-	if (own)
-		ttak_chunk_queue_locked(own);
-	last_seq = ttak_ebr.sealed;
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_seal_open(every, true);
+	if (expedite) {
+		flags = ttak_ebr_lock();
+		last_seq = ttak_ebr.sealed;
+		ttak_ebr_unlock(flags);
+		/* batches sealed before this barrier are the ones it judges */
+		ttak_flavour_heavy_barrier();
+	}
 
-	/* batches sealed before this barrier are the ones this scan judges */
-	ttak_flavour_heavy_barrier();
-
-	ttak_lock(&ttak_ebr.lock);
-	ttak_scan_locked(scan);
-	bound = scan->any_inside ? scan->min_epoch : scan->global;
+	flags = ttak_ebr_lock();
+	if (expedite) {
+		ttak_scan_locked(scan);
+		bound = scan->any_inside ? scan->min_epoch : scan->global;
+	}
 	done = ttak_detach_safe(last_seq, bound);
 	if (done) {
 		/* no longer pending, not yet cleaned: visible to synchronize */
@@ -313,59 +415,89 @@ static void ttak_reclaim_pass(struct ttak_scan *scan,
 		run.next = ttak_ebr.runs;
 		ttak_ebr.runs = &run;
 	}
-	ttak_unlock(&ttak_ebr.lock);
+	left = ttak_ebr.head;
+	ttak_ebr_unlock(flags);
+	/* what waits for readers is the background's to look at again */
+	if (left)
+		ttak_flavour_kick_reclaim();
 	if (!done)
 		return;
 
 	ttak_run_chunks(done);
-	ttak_lock(&ttak_ebr.lock);
+	flags = ttak_ebr_lock();
 	for (pp = &ttak_ebr.runs; *pp != &run; pp = &(*pp)->next)
 		;
 	*pp = run.next;
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_ebr_unlock(flags);
 }
 
 /* Wait for the cleanups other reclaimers had taken when this was called. */
 static void ttak_wait_runs(void)
 {
 	struct ttak_run *r;
+	unsigned long flags;
 	u64 last;
 	bool busy;
 
-	ttak_lock(&ttak_ebr.lock);
+	flags = ttak_ebr_lock();
 	last = ttak_ebr.run_tickets;
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_ebr_unlock(flags);
 	for (;;) {
 		busy = false;
-		ttak_lock(&ttak_ebr.lock);
+		flags = ttak_ebr_lock();
 		for (r = ttak_ebr.runs; r && !busy; r = r->next)
 			busy = r->ticket <= last;
-		ttak_unlock(&ttak_ebr.lock);
+		ttak_ebr_unlock(flags);
 		if (!busy)
 			return;
 		ttak_plat_wait_relax();
 	}
 }
 
+static size_t ttak_pending_now(void)
+{
+	unsigned long flags;
+	size_t pending;
+
+	flags = ttak_ebr_lock();
+	pending = ttak_ebr.pending;
+	ttak_ebr_unlock(flags);
+	return pending;
+}
+
 void ttak_epoch_reclaim(void)
 {
 	struct ttak_scan scan = { 0 };
 
-	ttak_reclaim_pass(&scan, ttak_take_own(true));
+	if (!ttak_flavour_may_reclaim()) {
+		ttak_plat_err("epoch reclaim where it may not sleep; left to the background\n");
+		ttak_flavour_kick_reclaim();
+		return;
+	}
+	ttak_reclaim_pass(&scan, true, true);
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_reclaim);
+
+void ttak_epoch_background_pass(void)
+{
+	struct ttak_scan scan = { 0 };
+
+	ttak_reclaim_pass(&scan, true,
+			  ttak_pending_now() >= TTAK_RECLAIM_SOFT);
+}
 
 /* Wait until every reader inside a section now has left it. */
 static void ttak_wait_readers(void)
 {
 	struct ttak_scan scan = { 0 };
 	u64 target = ttak_a64_read(&ttak_epoch_global);
+	unsigned long flags;
 
 	for (;;) {
 		ttak_flavour_heavy_barrier();
-		ttak_lock(&ttak_ebr.lock);
+		flags = ttak_ebr_lock();
 		ttak_scan_locked(&scan);
-		ttak_unlock(&ttak_ebr.lock);
+		ttak_ebr_unlock(flags);
 		/* once the epoch moved past target, new readers do not count */
 		if (scan.global > target &&
 		    (!scan.any_inside || scan.min_epoch > target))
@@ -382,7 +514,12 @@ void ttak_epoch_synchronize(void)
 		ttak_set_errno(EDEADLK);
 		return;
 	}
-	ttak_epoch_seal_own();
+	if (!ttak_flavour_may_reclaim()) {
+		ttak_plat_err("epoch synchronize where it may not sleep; refused\n");
+		ttak_set_errno(EDEADLK);
+		return;
+	}
+	ttak_seal_open(true, false);
 	ttak_wait_readers();
 	ttak_epoch_reclaim();
 	/* what another thread detached meanwhile is cleaned before we return */
@@ -391,20 +528,23 @@ void ttak_epoch_synchronize(void)
 EXPORT_SYMBOL_GPL(ttak_epoch_synchronize);
 
 /*
- * No memory for a batch. Outside a section the caller may wait: once
- * every reader inside now has left, nobody can hold @ptr. Inside one it
- * must not (its own section holds @ptr), so a static reserve batch takes
- * the retiree; with the reserve gone too, a reclaim pass may refill the
- * pools, and failing that @ptr is kept for ever rather than freed early.
+ * No memory for a batch. A caller that may wait does: once every reader
+ * inside now has left, nobody can hold @ptr. One that may not (inside a
+ * section its own section holds @ptr; in the kernel also any atomic
+ * context) takes a static reserve batch; with the reserve gone too, a
+ * reclaim pass may refill the pools where one may run, and failing that
+ * @ptr is kept for ever rather than freed early, and counted.
  * Returns the batch to use, or NULL when @ptr was dealt with.
  */
 static struct ttak_retire_chunk *ttak_retire_no_memory(void *ptr,
 						       void (*cleanup)(void *))
 {
 	struct ttak_retire_chunk *c;
+	unsigned long flags;
 
-	if (!ttak_flavour_in_section()) {
+	if (!ttak_flavour_in_section() && ttak_flavour_may_reclaim()) {
 		ttak_plat_err("retire: no memory for a batch, waiting for readers instead\n");
+		ttak_seal_open(true, false);
 		ttak_wait_readers();
 		cleanup(ptr);
 		return NULL;
@@ -412,43 +552,53 @@ static struct ttak_retire_chunk *ttak_retire_no_memory(void *ptr,
 	c = ttak_reserve_get();
 	if (c)
 		return c;
-	ttak_epoch_reclaim();
-	c = ttak_chunk_get();
-	if (!c)
-		c = ttak_reserve_get();
-	if (c)
-		return c;
-	ttak_plat_err("retire inside a section: no memory and no reserve; the object is kept, never freed\n");
+	if (ttak_flavour_may_reclaim()) {
+		ttak_epoch_reclaim();
+		c = ttak_chunk_get();
+		if (!c)
+			c = ttak_reserve_get();
+		if (c)
+			return c;
+	}
+	flags = ttak_ebr_lock();
+	ttak_ebr.kept++;
+	ttak_ebr_unlock(flags);
+	ttak_flavour_kick_reclaim();	/* so the reserve comes back */
+	ttak_plat_err("retire: no memory and no reserve here; the object is kept, never freed\n");
 	return NULL;
 }
 
 void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 {
 	struct ttak_retire_chunk **slot, *c, *fresh = NULL;
-	size_t pending = 0;
+	unsigned long flags;
+	size_t pending;
 
 	if (!ptr)
 		return;
 	if (!cleanup)
 		cleanup = ttak_mem_free_cb;
-	ttak_might_sleep();
+	if (!ttak_flavour_may_retire()) {
+		ttak_plat_err("retire in a context that may not retire; the object is kept, never freed\n");
+		return;
+	}
 
-	ttak_flavour_chunk_lock();
-	slot = ttak_flavour_open_chunk();
-	if (!*slot) {
+	for (;;) {
+		flags = ttak_flavour_chunk_lock();
+		slot = ttak_flavour_open_chunk();
+		if (*slot || fresh)
+			break;
 		/* allocate outside the lock; another retirer may beat us */
-		ttak_flavour_chunk_unlock();
+		ttak_flavour_chunk_unlock(flags);
 		fresh = ttak_chunk_get();
 		if (!fresh)
 			fresh = ttak_retire_no_memory(ptr, cleanup);
 		if (!fresh)
 			return;
-		ttak_flavour_chunk_lock();
-		slot = ttak_flavour_open_chunk();
-		if (!*slot) {
-			*slot = fresh;
-			fresh = NULL;
-		}
+	}
+	if (!*slot) {
+		*slot = fresh;
+		fresh = NULL;
 	}
 	c = *slot;
 	c->items[c->count].ptr = ptr;
@@ -457,28 +607,32 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 		*slot = NULL;
 	else
 		c = NULL;
-	ttak_flavour_chunk_unlock();
+	ttak_flavour_chunk_unlock(flags);
 
 	if (fresh)
 		ttak_chunk_put(fresh);
-	if (c)
-		pending = ttak_chunk_seal(c);
+	if (!c)
+		return;
+	pending = ttak_chunks_seal(c);
 	/* back-pressure: the queue stays bounded while readers progress */
-	if (pending >= TTAK_RECLAIM_SOFT)
+	if (pending >= TTAK_RECLAIM_SOFT && ttak_flavour_may_reclaim())
 		ttak_epoch_reclaim();
+	else
+		ttak_flavour_kick_reclaim();
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_retire);
 
 size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max)
 {
 	struct ttak_scan scan = { 0 };
+	unsigned long flags;
 
 	scan.out = out;
 	scan.max = out ? max : 0;
 	ttak_flavour_heavy_barrier();
-	ttak_lock(&ttak_ebr.lock);
+	flags = ttak_ebr_lock();
 	ttak_scan_locked(&scan);
-	ttak_unlock(&ttak_ebr.lock);
+	ttak_ebr_unlock(flags);
 	return scan.blockers;
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_report_blockers);
@@ -491,12 +645,7 @@ EXPORT_SYMBOL_GPL(ttak_epoch_current);
 
 size_t ttak_epoch_pending(void)
 {
-	size_t pending;
-
-	ttak_lock(&ttak_ebr.lock);
-	pending = ttak_ebr.pending;
-	ttak_unlock(&ttak_ebr.lock);
-	return pending;
+	return ttak_pending_now();
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_pending);
 
@@ -530,6 +679,7 @@ int ttak_epoch_core_init(void)
 		ttak_ebr.reserve = &ttak_reserve[i];
 	}
 	ttak_a64_set(&ttak_epoch_global, 1);
+	ttak_flavour_start_background();
 	return 0;
 }
 
@@ -537,15 +687,16 @@ void ttak_epoch_core_exit(void)
 {
 	struct ttak_retire_chunk *c;
 
-	/* the open batch is not counted as pending until it is sealed */
-	ttak_epoch_seal_own();
+	ttak_flavour_stop_background();
+	/* open batches are not counted as pending until they are sealed */
+	ttak_seal_open(true, false);
 	while (ttak_epoch_pending()) {
 		ttak_epoch_synchronize();
 		if (ttak_epoch_pending())
 			ttak_plat_wait_relax();
 	}
-	/* the last pass may have recycled a drained batch as the open one */
-	ttak_epoch_seal_own();
+	/* the last pass may have recycled a drained batch as an open one */
+	ttak_seal_open(true, false);
 	while ((c = ttak_ebr.spare)) {
 		ttak_ebr.spare = c->next;
 		ttak_plat_free(c);

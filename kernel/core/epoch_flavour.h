@@ -11,7 +11,9 @@
  *
  *   kernel/epoch_percpu.c        ttak.ko: one record per CPU and context
  *                                level, preemption disabled inside a
- *                                section, smp_mb() on enter.
+ *                                section, plain stores on enter, an IPI
+ *                                to every CPU on the reclaimer's side,
+ *                                RCU's grace periods as a second proof.
  *   user/lib/epoch_membarrier.c  libttak: one record per thread in a
  *                                registry, plain stores on enter,
  *                                membarrier() on the reclaimer's side.
@@ -22,7 +24,8 @@
  * ttak_epoch_self and ttak_epoch_enter_slow()) and the functions below,
  * which are all epoch.c calls of it. In the other direction a flavour
  * uses ttak_epoch_global (below) and, from ttak_core.h,
- * ttak_epoch_seal_own() when a retirer goes away.
+ * ttak_epoch_seal_own() when a retirer goes away; the kernel's work item
+ * calls ttak_epoch_background_pass().
  *
  * The contract every flavour keeps; epoch.c's safety argument rests on it:
  *
@@ -43,6 +46,9 @@
 #include <ttak/types.h>
 
 struct ttak_retire_chunk;
+
+/* The background pass the kernel's work item runs (epoch.c). */
+void ttak_epoch_background_pass(void);
 
 /*
  * The global epoch, defined in epoch.c; a reader reads it on entering.
@@ -75,8 +81,9 @@ typedef void (*ttak_reader_fn)(ttak_atomic_u64_t *state,
 
 /*
  * Call @fn for every reader record that may be inside a section. The
- * caller holds epoch.c's domain lock; the flavour may take its own
- * registry lock inside it (never the other way round).
+ * caller holds epoch.c's domain lock (with interrupts off in the
+ * kernel); the flavour may take its own registry lock inside it (never
+ * the other way round).
  */
 void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx);
 
@@ -86,7 +93,8 @@ void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx);
  * caller's next reads of the records, or sees every store the caller
  * made before the call (the unlinks of what it retired). epoch.c calls
  * it before every scan whose result frees memory or reports readers.
- * May sleep in user space; does not sleep in the kernel.
+ * May sleep (membarrier() in user space; in the kernel an IPI to every
+ * CPU under cpus_read_lock()): only where ttak_flavour_may_reclaim().
  */
 void ttak_flavour_heavy_barrier(void);
 
@@ -94,12 +102,57 @@ void ttak_flavour_heavy_barrier(void);
 bool ttak_flavour_in_section(void);
 
 /*
- * The slot of the caller's open retire batch (NULL slot contents: none
- * open), valid between ttak_flavour_chunk_lock() and _unlock(). A flavour
- * whose slot is private to one thread may make the lock a no-op.
+ * May the caller retire here at all? (The kernel refuses NMI context: a
+ * batch slot is guarded by a lock that an NMI could find held.)
  */
+bool ttak_flavour_may_retire(void);
+
+/*
+ * May the caller run a reclamation pass here: take locks that sleep,
+ * call ttak_flavour_heavy_barrier(), run cleanups? User space: always.
+ * Kernel: only preemptible process context (so never inside a section).
+ */
+bool ttak_flavour_may_reclaim(void);
+
+/*
+ * The open retire batches. ttak_flavour_chunk_lock() locks the caller's
+ * slot and returns what _unlock() needs to restore (the kernel's saved
+ * interrupt flags); ttak_flavour_open_chunk() is the caller's slot (NULL
+ * contents: none open), valid until the unlock. A slot private to one
+ * thread may make the lock a no-op.
+ */
+unsigned long ttak_flavour_chunk_lock(void);
 struct ttak_retire_chunk **ttak_flavour_open_chunk(void);
-void ttak_flavour_chunk_lock(void);
-void ttak_flavour_chunk_unlock(void);
+void ttak_flavour_chunk_unlock(unsigned long flags);
+
+/*
+ * Call @fn on each open batch slot a reclaimer may seal, each under its
+ * lock: the caller's own, or with @every also those of the other CPUs
+ * (kernel; in user space other threads' batches are theirs to seal).
+ */
+typedef void (*ttak_open_fn)(struct ttak_retire_chunk **slot, void *ctx);
+void ttak_flavour_visit_open(bool every, ttak_open_fn fn, void *ctx);
+
+/*
+ * A second proof of a grace period, cheaper than the epoch scan, where
+ * the home has one (kernel: RCU's polled grace periods, since a section
+ * runs with preemption disabled). ttak_flavour_gp_snapshot() is taken
+ * when a batch is queued, after its unlinks; ttak_flavour_gp_passed()
+ * tells whether every section that began before that has ended. User
+ * space has none: snapshot 0, passed never.
+ */
+unsigned long ttak_flavour_gp_snapshot(void);
+bool ttak_flavour_gp_passed(unsigned long snapshot);
+
+/*
+ * Ask for a reclamation pass later, off the caller's context (kernel: a
+ * work item that runs once a grace period has passed and calls
+ * ttak_epoch_background_pass()). Any context the retire allows. User
+ * space has no background: a no-op.
+ */
+void ttak_flavour_kick_reclaim(void);
+/* Allow kicks (core init); no more kicks, and wait for a pass (exit). */
+void ttak_flavour_start_background(void);
+void ttak_flavour_stop_background(void);
 
 #endif /* TTAK_EPOCH_FLAVOUR_H */

@@ -16,6 +16,9 @@
  *   arena_*  <ttak/mem/arena_helper.h>: config defaults and validation,
  *            generations from begin to flush, deterministic carving, and
  *            every bad input
+ *   ebr_*    <ttak/mem/epoch.h>: a retiree outlives the section that
+ *            retired it, counts, batches; in the kernel also retire with
+ *            interrupts off and from hard interrupt context
  */
 #include "ttak_unit.h"
 #include "ttak_core_fixtures.h"
@@ -26,6 +29,11 @@
 #include <ttak/mem/mem.h>
 #include <ttak/mem_tree/mem_tree.h>
 #include <ttak/timing/timing.h>
+
+#if TU_KERNEL
+#include <linux/irq_work.h>
+#include <linux/irqflags.h>
+#endif
 
 #define BAD_FLAG	((ttak_mem_flags_t)(1 << 7))
 
@@ -1426,6 +1434,170 @@ TU_TEST(tree_random_operations_match_a_model)
 	ASSERT_EQ(tu_live_blocks(), 0);
 }
 
+/* --- epoch-based reclamation -------------------------------------------- */
+
+static ttak_atomic_u64_t ebr_cleaned;
+
+/* cleanups may run on another thread (the kernel's work item) */
+static void ebr_count_free(void *p)
+{
+	ttak_a64_inc_return(&ebr_cleaned);
+	ttak_mem_free(p);
+}
+
+static u64 ebr_cleaned_now(void)
+{
+	return ttak_a64_read(&ebr_cleaned);
+}
+
+TU_TEST(ebr_retire_inside_a_section_outlives_it)
+{
+	char *p = ttak_mem_alloc(64, __TTAK_UNSAFE_MEM_FOREVER__, 0);
+	u64 before, inside;
+
+	ASSERT_NOT_NULL(p);
+	ttak_epoch_synchronize();
+	before = ebr_cleaned_now();
+	ttak_epoch_enter();
+	ttak_epoch_retire(p, ebr_count_free);
+	/* still ours to read: the section that retired it holds it */
+	memset(p, 0x5a, 64);
+	inside = ebr_cleaned_now();
+	ttak_epoch_exit();
+	ASSERT_EQ(inside, before);
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before + 1);
+	ASSERT_EQ(ttak_epoch_pending(), 0);
+}
+
+TU_TEST(ebr_many_batches_are_each_cleaned_once)
+{
+	size_t n = TU_ROUNDS(3000), i;
+	u64 before;
+
+	ttak_epoch_synchronize();
+	before = ebr_cleaned_now();
+	for (i = 0; i < n; i++) {
+		void *p = ttak_mem_alloc(16, __TTAK_UNSAFE_MEM_FOREVER__, 0);
+
+		ASSERT_NOT_NULL(p);
+		ttak_epoch_retire(p, ebr_count_free);
+	}
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before + n);
+	ASSERT_EQ(ttak_epoch_pending(), 0);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
+TU_TEST(ebr_retire_null_is_ignored)
+{
+	u64 before = ebr_cleaned_now();
+
+	ttak_epoch_retire(NULL, ebr_count_free);
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before);
+}
+
+#if TU_KERNEL
+/*
+ * With interrupts off the retire must neither sleep (the debug kernel's
+ * DEBUG_ATOMIC_SLEEP would say) nor run a cleanup; more than two batches
+ * fill up and are queued from atomic context.
+ */
+TU_TEST(ebr_retire_with_interrupts_off)
+{
+	enum { N = 700 };
+	void **objs = kcalloc(N, sizeof(*objs), GFP_KERNEL);
+	unsigned long flags;
+	u64 before;
+	size_t i;
+
+	ASSERT_NOT_NULL(objs);
+	for (i = 0; i < N; i++) {
+		objs[i] = ttak_mem_alloc(32, __TTAK_UNSAFE_MEM_FOREVER__, 0);
+		ASSERT_NOT_NULL(objs[i]);
+	}
+	ttak_epoch_synchronize();
+	before = ebr_cleaned_now();
+	local_irq_save(flags);
+	ttak_epoch_enter();
+	for (i = 0; i < N; i++)
+		ttak_epoch_retire(objs[i], ebr_count_free);
+	/* nothing retired inside a live section is cleaned meanwhile */
+	for (i = 0; i < N; i++)
+		memset(objs[i], 0x11, 32);
+	ttak_epoch_exit();
+	local_irq_restore(flags);
+	kfree(objs);
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before + N);
+	ASSERT_EQ(ttak_epoch_pending(), 0);
+}
+
+struct ebr_hardirq {
+	struct irq_work work;
+	void *obj;
+	bool in_hardirq;
+	bool in_section;
+};
+
+static void ebr_hardirq_fn(struct irq_work *work)
+{
+	struct ebr_hardirq *h = container_of(work, struct ebr_hardirq, work);
+
+	h->in_hardirq = in_hardirq();
+	ttak_epoch_enter();
+	h->in_section = true;
+	ttak_epoch_retire(h->obj, ebr_count_free);
+	ttak_epoch_exit();
+}
+
+/* A retire in hard interrupt context, over a task's open section. */
+TU_TEST(ebr_retire_from_hardirq_over_a_task_section)
+{
+	struct ebr_hardirq h = { .obj = ttak_mem_alloc(48, 100000, 0) };
+	char *mine = ttak_mem_alloc(48, 100000, 0);
+	u64 before, inside;
+
+	ASSERT_NOT_NULL(h.obj);
+	ASSERT_NOT_NULL(mine);
+	init_irq_work(&h.work, ebr_hardirq_fn);
+	ttak_epoch_synchronize();
+	before = ebr_cleaned_now();
+	ttak_epoch_enter();
+	ttak_epoch_retire(mine, ebr_count_free);
+	irq_work_queue(&h.work);
+	irq_work_sync(&h.work);
+	inside = ebr_cleaned_now();
+	memset(mine, 0x22, 48);
+	ttak_epoch_exit();
+	ASSERT_EQ(inside, before);
+	ASSERT(h.in_section);
+	ASSERT(h.in_hardirq);
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before + 2);
+}
+
+/* Where a pass may not run, reclaim leaves it to the work item. */
+TU_TEST(ebr_reclaim_in_atomic_context_does_not_clean)
+{
+	void *p = ttak_mem_alloc(32, __TTAK_UNSAFE_MEM_FOREVER__, 0);
+	u64 before, inside;
+
+	ASSERT_NOT_NULL(p);
+	ttak_epoch_synchronize();
+	before = ebr_cleaned_now();
+	preempt_disable();
+	ttak_epoch_retire(p, ebr_count_free);
+	ttak_epoch_reclaim();	/* logs that it left the pass to the work */
+	inside = ebr_cleaned_now();
+	preempt_enable();
+	ASSERT_EQ(inside, before);
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before + 1);
+}
+#endif /* TU_KERNEL */
+
 /* --- epoch gc ----------------------------------------------------------- */
 
 TU_TEST(gc_init_starts_at_epoch_zero_in_automatic_mode)
@@ -2647,6 +2819,15 @@ static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(tree_many_nodes_are_all_found),
 	TU_CASE(tree_get_stats_ignores_null),
 	TU_CASE(tree_random_operations_match_a_model),
+
+	TU_CASE(ebr_retire_inside_a_section_outlives_it),
+	TU_CASE(ebr_many_batches_are_each_cleaned_once),
+	TU_CASE(ebr_retire_null_is_ignored),
+#if TU_KERNEL
+	TU_CASE(ebr_retire_with_interrupts_off),
+	TU_CASE(ebr_retire_from_hardirq_over_a_task_section),
+	TU_CASE(ebr_reclaim_in_atomic_context_does_not_clean),
+#endif
 
 	TU_CASE(gc_init_starts_at_epoch_zero_in_automatic_mode),
 	TU_CASE(gc_null_gc_is_ignored_or_einval),

@@ -280,6 +280,18 @@ bool ttak_flavour_in_section(void)
 	return ttak_epoch_self.nesting != 0;
 }
 
+/* Any thread may retire, also inside a section. */
+bool ttak_flavour_may_retire(void)
+{
+	return true;
+}
+
+/* Any thread may scan and wait; membarrier() cannot deadlock a section. */
+bool ttak_flavour_may_reclaim(void)
+{
+	return true;
+}
+
 struct ttak_retire_chunk **ttak_flavour_open_chunk(void)
 {
 	/* whoever may hold a batch gets it sealed at thread exit */
@@ -288,10 +300,44 @@ struct ttak_retire_chunk **ttak_flavour_open_chunk(void)
 }
 
 /* The open batch is the thread's own: nothing to lock. */
-void ttak_flavour_chunk_lock(void)
+unsigned long ttak_flavour_chunk_lock(void)
+{
+	return 0;
+}
+
+void ttak_flavour_chunk_unlock(unsigned long flags)
+{
+	(void)flags;
+}
+
+/* Other threads' batches are theirs: they seal them, at the latest at exit. */
+void ttak_flavour_visit_open(bool every, ttak_open_fn fn, void *ctx)
+{
+	(void)every;
+	fn(&ttak_memb_self.chunk, ctx);
+}
+
+/* No grace-period proof but the scan. */
+unsigned long ttak_flavour_gp_snapshot(void)
+{
+	return 0;
+}
+
+bool ttak_flavour_gp_passed(unsigned long snapshot)
+{
+	(void)snapshot;
+	return false;
+}
+
+/* No background: the threads that retire reclaim (see epoch.c). */
+void ttak_flavour_kick_reclaim(void)
 {
 }
 
-void ttak_flavour_chunk_unlock(void)
+void ttak_flavour_start_background(void)
+{
+}
+
+void ttak_flavour_stop_background(void)
 {
 }

@@ -13,6 +13,7 @@
 #ifndef TTAK_USER_PLATFORM_H
 #define TTAK_USER_PLATFORM_H
 
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -49,10 +50,20 @@ static inline bool ttak_fault_refuse(void)
 	return ttak_unlikely(ttak_fault_armed) && ttak_fault_hit();
 }
 
+/* sparse's lock-context annotations of the kernel build */
+#define __acquires(x)
+#define __releases(x)
+
 /* memory */
 static inline void *ttak_plat_alloc(size_t size)
 {
 	return ttak_fault_refuse() ? NULL : malloc(size);
+}
+
+/* The kernel's "any context" allocation; every thread may wait here. */
+static inline void *ttak_plat_alloc_any(size_t size)
+{
+	return ttak_plat_alloc(size);
 }
 
 static inline void *ttak_plat_zalloc(size_t size)

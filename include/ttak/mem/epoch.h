@@ -15,8 +15,9 @@
  *
  * User space: sections are per thread, may nest, and may block; a thread
  * registers on its first ttak_epoch_enter() and deregisters when it exits.
- * Kernel: sections are per CPU with preemption disabled: they must not
- * sleep, and must not be entered from hard-interrupt or NMI context.
+ * Kernel: sections are per CPU with preemption disabled (so each is also
+ * an RCU read-side critical section): they must not sleep; any context
+ * may enter one, and retire from any context but NMI.
  */
 #ifndef TTAK_EPOCH_H
 #define TTAK_EPOCH_H
@@ -58,12 +59,20 @@ void ttak_epoch_deregister_thread(void);
  * @cleanup: called once with @ptr when no reader can hold it; NULL means
  *	ttak_mem_free() (so @ptr must come from ttak_mem_alloc_safe()).
  *
- * Retirees are batched per thread and reclaimed as batches fill up; the
- * queue is bounded: a thread that retires faster than reclamation can
- * proceed reclaims itself before queueing more.
+ * Retirees are batched per thread (kernel: per CPU) and reclaimed as
+ * batches fill up. The queue is bounded: a retirer that may sleep and
+ * finds it long reclaims itself before queueing more; in the kernel a
+ * retirer in atomic context hands full batches to a work item instead,
+ * and the cleanups always run in process context, never in the
+ * retirer's. If no memory can be found for a batch where the caller may
+ * not wait (inside a section; kernel: any atomic context) a small static
+ * reserve takes the retiree; past that the object is kept, never freed
+ * (an error is logged), rather than freed early.
  *
- * Context: user space: any thread, also inside a section. Kernel: process
- * context outside a section; may sleep.
+ * Context: user space: any thread, also inside a section; not from a
+ * signal handler. Kernel: any context but NMI: process, softirq or
+ * hardirq, interrupts on or off, inside or outside a section; never
+ * sleeps there (in preemptible process context it may sleep to reclaim).
  */
 void ttak_epoch_retire(void *ptr, void (*cleanup)(void *));
 
@@ -71,11 +80,16 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *));
  * ttak_epoch_reclaim() - Advance the epoch if possible and run every
  * cleanup whose grace period has passed.
  *
- * Never waits for readers. Seals the caller's own batch first, so with no
- * reader inside a section everything retired so far is cleaned up.
+ * Never waits for readers. Seals the caller's own batch first (kernel:
+ * every CPU's open batch), so with no reader inside a section everything
+ * retired so far is cleaned up. In the kernel it orders every CPU with
+ * an IPI, like an expedited grace period; the module's own rotations use
+ * a cheaper pass that frees what RCU's grace periods already cover and
+ * leaves the rest to a work item.
  *
- * Context: user space: any thread. Kernel: process context outside a
- *	section; may sleep (a mutex guards the open batch).
+ * Context: user space: any thread. Kernel: preemptible process context
+ *	(so outside a section); may sleep. Elsewhere it only asks the work
+ *	item for a pass.
  */
 void ttak_epoch_reclaim(void);
 
@@ -88,24 +102,73 @@ void ttak_epoch_reclaim(void);
  * those another thread's reclaim had taken on and was still running.
  *
  * Context: must not be called inside a section, nor from a cleanup.
+ *	Kernel: preemptible process context; sleeps. Refused with an error
+ *	logged (user space: errno EDEADLK) where it would deadlock.
  */
 void ttak_epoch_synchronize(void);
 
 #ifdef __KERNEL__
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+
+/* task, softirq, hardirq, NMI: interrupt_context_level() numbers them */
+#define TTAK_EPOCH_CONTEXT_LEVELS	4
+
+/*
+ * struct ttak_epoch_cpu_reader - private: one CPU's reader record for one
+ * context level, touched only by the inline ttak_epoch_enter()/exit()
+ * below and by ttak.ko.
+ * @state: 0 outside a section, else (epoch << 1) | 1; written only by
+ *	the context that owns the level on this CPU, read by reclaimers.
+ * @nesting: section depth of that context.
+ */
+struct ttak_epoch_cpu_reader {
+	atomic64_t state;
+	unsigned int nesting;
+};
+
+struct ttak_epoch_cpu_readers {
+	struct ttak_epoch_cpu_reader level[TTAK_EPOCH_CONTEXT_LEVELS];
+};
+
+DECLARE_PER_CPU(struct ttak_epoch_cpu_readers, ttak_epoch_cpu_readers);
+extern atomic64_t ttak_epoch_global;
+void ttak_epoch_exit_unmatched(void);
+
 /**
  * ttak_epoch_enter() - Enter a read section on the local CPU.
  *
  * Disables preemption and publishes the current epoch in this CPU's
- * reader record. Objects reached inside the section stay valid until the
- * matching ttak_epoch_exit(). Sections nest; a softirq, hardirq or NMI
- * that interrupts a section (even in the middle of its enter or exit)
- * uses its own record of the CPU, so its own section is protected too.
+ * reader record with a plain store: no barrier, the reclaimer pays for
+ * the ordering (an IPI to every CPU, or RCU's grace period, which a
+ * preemption-disabled region holds back). Objects reached inside the
+ * section stay valid until the matching ttak_epoch_exit(). Sections
+ * nest; a softirq, hardirq or NMI that interrupts a section (even in the
+ * middle of its enter or exit) uses its own record of the CPU, so its
+ * own section is protected too. Inline, like rcu_read_lock().
  *
  * Context: any: process, softirq, hardirq or NMI. The section must not
  * sleep: with CONFIG_DEBUG_ATOMIC_SLEEP any sleeping call inside it is
  * reported as a sleep in atomic context.
  */
-void ttak_epoch_enter(void);
+static inline void ttak_epoch_enter(void)
+{
+	struct ttak_epoch_cpu_reader *r;
+
+	preempt_disable();
+	r = this_cpu_ptr(&ttak_epoch_cpu_readers.level[interrupt_context_level()]);
+	if (r->nesting++)
+		return;
+	atomic64_set(&r->state, (atomic64_read(&ttak_epoch_global) << 1) | 1);
+	/*
+	 * Keeps the store before the section's accesses in program order;
+	 * the reclaimer's IPI (a full barrier on this CPU) or a grace period
+	 * does the rest.
+	 */
+	barrier();
+}
 
 /**
  * ttak_epoch_exit() - Leave the section opened by ttak_epoch_enter().
@@ -116,7 +179,25 @@ void ttak_epoch_enter(void);
  *
  * Context: the context that entered the section, on the same CPU.
  */
-void ttak_epoch_exit(void);
+static inline void ttak_epoch_exit(void)
+{
+	struct ttak_epoch_cpu_reader *r;
+
+	/* a section holds preemption off: a count of 0 is an unmatched exit */
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && unlikely(!preempt_count())) {
+		ttak_epoch_exit_unmatched();
+		return;
+	}
+	r = this_cpu_ptr(&ttak_epoch_cpu_readers.level[interrupt_context_level()]);
+	if (unlikely(!r->nesting)) {
+		ttak_epoch_exit_unmatched();
+		return;
+	}
+	/* release: pairs with the acquire read of the state in the scan */
+	if (!--r->nesting)
+		atomic64_set_release(&r->state, 0);
+	preempt_enable();
+}
 #else
 /*
  * struct ttak_epoch_reader - private: the part of the calling thread's
@@ -214,8 +295,8 @@ struct ttak_epoch_blocker {
  * @out: array to fill.
  * @max: its length.
  *
- * Context: user space: any thread. Kernel: process context; does not
- *	sleep (takes spinlocks that are not irq-safe).
+ * Context: user space: any thread. Kernel: preemptible process context;
+ *	may sleep (orders every CPU with an IPI before it reads the records).
  * Return: the number of such readers (may exceed @max; only @max stored).
  */
 size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max);
@@ -233,9 +314,10 @@ uint64_t ttak_epoch_current(void);
  * extension).
  *
  * Counts the objects in sealed batches; objects still in a thread's (in
- * the kernel: the module's) open batch are not counted yet.
+ * the kernel: a CPU's) open batch are not counted yet.
  *
- * Context: user space: any thread. Kernel: process context; does not sleep.
+ * Context: user space: any thread. Kernel: any context but NMI; does not
+ *	sleep.
  * Return: the number of objects queued and not yet cleaned up.
  */
 size_t ttak_epoch_pending(void);
