@@ -30,11 +30,28 @@
  * against rcu_read_lock() + the same read + rcu_read_unlock(); the same
  * loop with no section at all is printed as context.
  *
+ * Retire throughput: one kthread bound to each online CPU kmalloc()s
+ * 64-byte objects and either ttak_epoch_retire()s each with a kfree()
+ * cleanup or call_rcu()s its embedded rcu_head with a kfree() callback.
+ * A round runs from the start signal until every object is freed: after
+ * round_ms the threads stop and the round drains with
+ * ttak_epoch_synchronize() or rcu_barrier(), so both pay for all their
+ * frees. Objects per second over all CPUs are reported; the ratio is ttak
+ * throughput / call_rcu throughput (>= 1.0: ttak is as fast). Every
+ * millisecond or so the main thread samples ttak_epoch_pending() and the
+ * objects retired and not yet freed (issued - freed; for call_rcu, the
+ * callback backlog), whose peaks give the memory waiting. The variant
+ * lines of the two give the wall time per object over all CPUs; the
+ * same rounds up to the stop, without the drain, are printed as context
+ * (retire_no_drain: frees left to the drain are not paid for).
+ *
  * Every variant runs in rounds of round_ms milliseconds, interleaved (the
  * variants take turns, the first one rotating from round to round), and
  * the median round of each is reported. Loops run in batches with
  * cond_resched() between them. Output, one line each, in the kernel log
- * and in debugfs `results` (ratio is ttak / baseline):
+ * and in debugfs `results` (ratio is ttak / baseline of the figure
+ * printed: of times for arena and read, <= 1.0 means ttak is as fast; of
+ * throughputs for retire, where >= 1.0 does):
  *
  *   ttak_bench: config rounds=9 round_ms=100 barrier_every=4096 cpus=2 kernel=...
  *   ttak_bench: variant arena.ttak median=... ns min=... ns max=... ns ops=...
@@ -43,6 +60,13 @@
  *   ttak_bench: arena_phases begin=... carve=... retire=... rotate=... ns
  *   ttak_bench: arena_rotations per_cycle=...
  *   ttak_bench: call_rcu backlog_peak=... drain_median_us=... valve=...
+ *   ttak_bench: retire cpus=... ttak=... obj/s baseline=... obj/s ratio=... baseline_is=...
+ *   ttak_bench: retire_no_drain cpus=... ttak=... obj/s baseline=... obj/s ratio=...
+ *   ttak_bench: retire_memory cpus=... object_bytes=64
+ *               ttak_pending_peak=... (... bytes) ttak_unfreed_peak=... (... bytes)
+ *               call_rcu_backlog_peak=... (... bytes)           [one line]
+ *   ttak_bench: retire_drain cpus=... ttak_synchronize_median_us=...
+ *               rcu_barrier_median_us=... cut_ttak=... cut_call_rcu=...   [one line]
  *   ttak_bench: done status=0 elapsed_ms=...
  *
  * Under an emulator (QEMU TCG) only the ratios mean anything.
@@ -57,23 +81,29 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
+#include <linux/wait_bit.h>
 
 #include <ttak/mem/arena_helper.h>
 #include <ttak/mem/epoch.h>
@@ -98,6 +128,16 @@
  * result says how often it had to.
  */
 #define BENCH_BACKLOG_MAX	32768L
+/* retire bench: objects between two looks at the stop flag */
+#define BENCH_RETIRE_BATCH	64
+/* the main thread samples the backlog this often, in microseconds */
+#define BENCH_SAMPLE_US		1000
+/*
+ * Past this many objects waiting (64 MiB) the round is cut short, so a
+ * scheme that does not bound its memory cannot take the guest down; the
+ * result says how often.
+ */
+#define BENCH_RETIRE_MAX	(1024L * 1024L)
 
 static unsigned int rounds = 9;
 module_param(rounds, uint, 0444);
@@ -123,8 +163,13 @@ enum bench_variant {
 	BV_READ_TTAK,
 	BV_READ_RCU,
 	BV_READ_NONE,
+	BV_RETIRE_TTAK,
+	BV_RETIRE_CALL_RCU,
 	BV_RUN,		/* variants that run rounds; the rest are derived */
 	BV_ARENA_CALL_RCU_DRAIN = BV_RUN,
+	/* the retire rounds up to the stop, without the final drain */
+	BV_RETIRE_TTAK_NO_DRAIN,
+	BV_RETIRE_CALL_RCU_NO_DRAIN,
 	BV_COUNT
 };
 
@@ -136,7 +181,11 @@ static const char * const bench_variant_names[BV_COUNT] = {
 	[BV_READ_TTAK]		= "read.ttak_epoch_enter_exit",
 	[BV_READ_RCU]		= "read.rcu_read_lock_unlock",
 	[BV_READ_NONE]		= "read.no_section",
+	[BV_RETIRE_TTAK]	= "retire.ttak_epoch_retire+synchronize",
+	[BV_RETIRE_CALL_RCU]	= "retire.call_rcu+rcu_barrier",
 	[BV_ARENA_CALL_RCU_DRAIN] = "arena.kmem_cache+call_rcu+drain",
+	[BV_RETIRE_TTAK_NO_DRAIN] = "retire.ttak_epoch_retire.no_drain",
+	[BV_RETIRE_CALL_RCU_NO_DRAIN] = "retire.call_rcu.no_drain",
 };
 
 /**
@@ -157,6 +206,14 @@ static const char * const bench_variant_names[BV_COUNT] = {
  * @drain_us: per round, the rcu_barrier() after a call_rcu round; with
  *	the round, it makes up BV_ARENA_CALL_RCU_DRAIN.
  * @drain_median_us: the median of @drain_us.
+ * @retire_cpus: CPUs (one bound kthread each) of the retire rounds.
+ * @retire_pending_peak: most ttak_epoch_pending() seen in ttak's rounds.
+ * @retire_unfreed_peak: per retire variant (ttak, call_rcu), most objects
+ *	seen retired and not yet freed; for call_rcu, the callback backlog.
+ * @retire_cut: per retire variant, rounds cut short at BENCH_RETIRE_MAX.
+ * @retire_drain_us: per retire variant and round, the final
+ *	ttak_epoch_synchronize() or rcu_barrier().
+ * @retire_drain_median_us: the medians of @retire_drain_us.
  */
 struct bench_results {
 	int status;
@@ -173,6 +230,12 @@ struct bench_results {
 	u64 valve;
 	u64 drain_us[BENCH_MAX_ROUNDS];
 	u64 drain_median_us;
+	unsigned int retire_cpus;
+	long retire_pending_peak;
+	long retire_unfreed_peak[2];
+	unsigned int retire_cut[2];
+	u64 retire_drain_us[2][BENCH_MAX_ROUNDS];
+	u64 retire_drain_median_us[2];
 };
 
 /* Serialises runs and guards bench_last and the state below. */
@@ -397,6 +460,233 @@ static int bench_read_round(enum bench_variant v, unsigned int r)
 	return 0;
 }
 
+/* The retire bench's object: 64 bytes, from kmalloc-64, in both variants. */
+struct bench_obj {
+	struct rcu_head rcu;	/* used by the call_rcu variant only */
+	u64 payload[6];
+};
+
+/* Objects freed so far, per CPU: no shared line in the callbacks. */
+static DEFINE_PER_CPU(unsigned long, bench_retire_freed);
+
+static void bench_retire_kfree(void *p)
+{
+	kfree(p);
+	this_cpu_inc(bench_retire_freed);
+}
+
+static void bench_retire_rcu_kfree(struct rcu_head *head)
+{
+	kfree(container_of(head, struct bench_obj, rcu));
+	this_cpu_inc(bench_retire_freed);
+}
+
+static unsigned long bench_retire_freed_sum(void)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu(bench_retire_freed, cpu));
+	return sum;
+}
+
+/* What one retire round shares with its kthreads (on the caller's stack). */
+struct bench_retire_round {
+	struct completion go;
+	atomic_t ready;
+	bool stop;
+	enum bench_variant v;
+};
+
+/* One per CPU, each on its own cache lines: only its kthread writes it. */
+struct bench_worker {
+	struct bench_retire_round *round;
+	struct task_struct *task;
+	unsigned long issued;
+	int ret;
+} ____cacheline_aligned_in_smp;
+
+static int bench_retire_thread(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct bench_retire_round *rr = w->round;
+	struct bench_obj *obj;
+	unsigned long n = 0;
+	int j;
+
+	atomic_inc(&rr->ready);
+	wake_up_var(&rr->ready);
+	wait_for_completion(&rr->go);
+	while (!READ_ONCE(rr->stop)) {
+		for (j = 0; j < BENCH_RETIRE_BATCH; j++, n++) {
+			obj = kmalloc(sizeof(*obj), GFP_KERNEL);
+			if (!obj) {
+				w->ret = -ENOMEM;
+				goto out;
+			}
+			WRITE_ONCE(obj->payload[0], n);
+			if (rr->v == BV_RETIRE_TTAK)
+				ttak_epoch_retire(obj, bench_retire_kfree);
+			else
+				call_rcu(&obj->rcu, bench_retire_rcu_kfree);
+		}
+		WRITE_ONCE(w->issued, n);
+		cond_resched();
+	}
+out:
+	WRITE_ONCE(w->issued, n);
+	return 0;
+}
+
+/* Objects retired in this round and not yet freed. */
+static long bench_retire_unfreed(const struct bench_worker *w,
+				 unsigned int nw, unsigned long freed_base)
+{
+	unsigned long issued = 0;
+	unsigned int i;
+
+	for (i = 0; i < nw; i++)
+		issued += READ_ONCE(w[i].issued);
+	return (long)(issued - (bench_retire_freed_sum() - freed_base));
+}
+
+/* Stop and reap the kthreads; returns the objects they retired. */
+static u64 bench_retire_reap(struct bench_retire_round *rr,
+			     struct bench_worker *w, unsigned int nw, int *ret)
+{
+	u64 total = 0;
+	unsigned int i;
+
+	WRITE_ONCE(rr->stop, true);
+	/* a kthread that never got past the start waits here, not for ever */
+	complete_all(&rr->go);
+	for (i = 0; i < nw; i++) {
+		kthread_stop(w[i].task);
+		put_task_struct(w[i].task);
+		total += w[i].issued;
+		if (w[i].ret && !*ret)
+			*ret = w[i].ret;
+	}
+	return total;
+}
+
+/* Peaks of what waits, sampled while the kthreads retire. */
+static void bench_retire_sample(enum bench_variant v,
+				const struct bench_worker *w, unsigned int nw,
+				unsigned long freed_base, long *unfreed)
+{
+	struct bench_results *res = &bench_res;
+	int k = v - BV_RETIRE_TTAK;
+	long pending;
+
+	*unfreed = bench_retire_unfreed(w, nw, freed_base);
+	if (*unfreed > res->retire_unfreed_peak[k])
+		res->retire_unfreed_peak[k] = *unfreed;
+	if (v != BV_RETIRE_TTAK)
+		return;
+	pending = (long)ttak_epoch_pending();
+	if (pending > res->retire_pending_peak)
+		res->retire_pending_peak = pending;
+}
+
+/*
+ * One retire round over every online CPU: from the start signal until the
+ * last object is freed; ns per object (all CPUs together) in ps.
+ */
+static int bench_retire_round(enum bench_variant v, unsigned int r)
+{
+	struct bench_results *res = &bench_res;
+	struct bench_retire_round rr = { .v = v };
+	int k = v - BV_RETIRE_TTAK, ret = 0;
+	unsigned long freed_base;
+	unsigned int nw = 0;
+	struct bench_worker *w;
+	u64 start, now, end, objects;
+	long unfreed = 0;
+	int cpu;
+
+	init_completion(&rr.go);
+	atomic_set(&rr.ready, 0);
+	w = kcalloc(num_possible_cpus(), sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	for_each_online_cpu(cpu) {
+		struct task_struct *t;
+
+		w[nw].round = &rr;
+		t = kthread_create(bench_retire_thread, &w[nw],
+				   "ttak_bench/%d", cpu);
+		if (IS_ERR(t)) {
+			ret = PTR_ERR(t);
+			break;
+		}
+		kthread_bind(t, cpu);
+		get_task_struct(t);
+		w[nw++].task = t;
+		wake_up_process(t);
+	}
+	if (!ret && nw)
+		wait_var_event(&rr.ready, atomic_read(&rr.ready) == nw);
+	if (ret || !nw) {
+		bench_retire_reap(&rr, w, nw, &ret);
+		kfree(w);
+		return ret ? ret : -ENODEV;
+	}
+	res->retire_cpus = nw;
+
+	/* every object of earlier rounds was freed when they ended */
+	freed_base = bench_retire_freed_sum();
+	start = ktime_get_ns();
+	complete_all(&rr.go);
+	end = start + (u64)res->round_ms * NSEC_PER_MSEC;
+	/*
+	 * Sleep at least once: a host that stalls this vCPU past the end
+	 * must not leave the kthreads no chance to run.
+	 */
+	do {
+		usleep_range(BENCH_SAMPLE_US, 2 * BENCH_SAMPLE_US);
+		bench_retire_sample(v, w, nw, freed_base, &unfreed);
+		if (unfreed > BENCH_RETIRE_MAX) {
+			res->retire_cut[k]++;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+	} while (ktime_get_ns() < end);
+	objects = bench_retire_reap(&rr, w, nw, &ret);
+	/* the last retirees, before the drain */
+	bench_retire_sample(v, w, nw, freed_base, &unfreed);
+	now = ktime_get_ns();
+	if (v == BV_RETIRE_TTAK)
+		ttak_epoch_synchronize();
+	else
+		rcu_barrier();
+	end = ktime_get_ns();
+	unfreed = bench_retire_unfreed(w, nw, freed_base);
+	kfree(w);
+	if (ret)
+		return ret;
+	/* the drain's contract: nothing of this round is left unfreed */
+	if (unfreed) {
+		pr_err("retire round %s: %ld objects not freed after the drain\n",
+		       bench_variant_names[v], unfreed);
+		return -EFAULT;
+	}
+	res->retire_drain_us[k][r] = div_u64(end - now, NSEC_PER_USEC);
+	/* per object over all CPUs; a round retires at least one batch */
+	objects = max_t(u64, objects, 1);
+	res->ops[v] += objects;
+	res->ps[v][r] = div64_u64((end - start) * 1000, objects);
+	/* context: what the frees left to the drain cost the round */
+	res->ops[BV_RETIRE_TTAK_NO_DRAIN + k] += objects;
+	res->ps[BV_RETIRE_TTAK_NO_DRAIN + k][r] =
+		div64_u64((now - start) * 1000, objects);
+	return 0;
+}
+
 static int bench_cmp_u64(const void *a, const void *b)
 {
 	u64 x = *(const u64 *)a, y = *(const u64 *)b;
@@ -467,6 +757,8 @@ static int bench_run_rounds(void)
 
 			if (v <= BV_ARENA_KFREE)
 				ret = bench_arena_round(v, r);
+			else if (v >= BV_RETIRE_TTAK)
+				ret = bench_retire_round(v, r);
 			else
 				ret = bench_read_round(v, r);
 			if (ret)
@@ -508,10 +800,18 @@ static int bench_run(unsigned int nrounds)
 			res->median_ps[v] = bench_median(res->ps[v],
 							 res->rounds);
 		res->drain_median_us = bench_median(res->drain_us, res->rounds);
+		for (v = 0; v < 2; v++)
+			res->retire_drain_median_us[v] =
+				bench_median(res->retire_drain_us[v],
+					     res->rounds);
 	}
 out:
-	/* nothing of ours may wait in RCU once the run is over */
+	/*
+	 * nothing of ours may wait in RCU or in ttak's queue once the run is
+	 * over: the callbacks are this module's code
+	 */
 	bench_drain();
+	ttak_epoch_synchronize();
 	res->status = ret;
 	res->elapsed_ms = div_u64(ktime_get_ns() - start, NSEC_PER_MSEC);
 	bench_last = *res;
@@ -572,6 +872,43 @@ static void bench_compare(struct seq_file *m, const struct bench_results *res,
 		  base_name);
 }
 
+/* Objects per second from picoseconds per object. */
+static u64 bench_per_s(u64 ps)
+{
+	return ps ? div64_u64(1000000000000ULL, ps) : 0;
+}
+
+static void bench_retire_report(struct seq_file *m,
+				const struct bench_results *res)
+{
+	u64 t = res->median_ps[BV_RETIRE_TTAK];
+	u64 b = res->median_ps[BV_RETIRE_CALL_RCU];
+	u64 tn = res->median_ps[BV_RETIRE_TTAK_NO_DRAIN];
+	u64 bn = res->median_ps[BV_RETIRE_CALL_RCU_NO_DRAIN];
+	const long *up = res->retire_unfreed_peak;
+	long obj = sizeof(struct bench_obj);
+
+	/* throughput ratio: time per object of call_rcu over ttak's */
+	bench_out(m,
+		  "retire cpus=%u ttak=%llu obj/s baseline=%llu obj/s ratio=%s baseline_is=kmalloc64+call_rcu+kfree+rcu_barrier_at_end\n",
+		  res->retire_cpus, bench_per_s(t), bench_per_s(b),
+		  bench_ratio(b, t).s);
+	bench_out(m,
+		  "retire_no_drain cpus=%u ttak=%llu obj/s baseline=%llu obj/s ratio=%s baseline_is=kmalloc64+call_rcu+kfree\n",
+		  res->retire_cpus, bench_per_s(tn), bench_per_s(bn),
+		  bench_ratio(bn, tn).s);
+	bench_out(m,
+		  "retire_memory cpus=%u object_bytes=%ld ttak_pending_peak=%ld (%ld bytes) ttak_unfreed_peak=%ld (%ld bytes) call_rcu_backlog_peak=%ld (%ld bytes)\n",
+		  res->retire_cpus, obj, res->retire_pending_peak,
+		  res->retire_pending_peak * obj, up[0], up[0] * obj,
+		  up[1], up[1] * obj);
+	bench_out(m,
+		  "retire_drain cpus=%u ttak_synchronize_median_us=%llu rcu_barrier_median_us=%llu cut_ttak=%u cut_call_rcu=%u\n",
+		  res->retire_cpus, res->retire_drain_median_us[0],
+		  res->retire_drain_median_us[1], res->retire_cut[0],
+		  res->retire_cut[1]);
+}
+
 static void bench_report(struct seq_file *m, const struct bench_results *res)
 {
 	const u64 *ph = res->phase_ps;
@@ -617,6 +954,7 @@ static void bench_report(struct seq_file *m, const struct bench_results *res)
 		  bench_ratio(res->rotations, res->ops[BV_ARENA_TTAK]).s);
 	bench_out(m, "call_rcu backlog_peak=%ld drain_median_us=%llu valve=%llu\n",
 		  res->backlog_peak, res->drain_median_us, res->valve);
+	bench_retire_report(m, res);
 	bench_out(m, "done status=0 elapsed_ms=%llu\n", res->elapsed_ms);
 }
 
@@ -666,6 +1004,7 @@ static int __init bench_init(void)
 {
 	int ret = 0;
 
+	BUILD_BUG_ON(sizeof(struct bench_obj) != 64);
 	if (!rounds || rounds > BENCH_MAX_ROUNDS) {
 		pr_err("rounds=%u out of range (1..%u)\n", rounds,
 		       BENCH_MAX_ROUNDS);
@@ -716,4 +1055,4 @@ module_init(bench_init);
 module_exit(bench_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("ttak benchmark: arena cycle and epoch read section against kmem_cache and RCU");
+MODULE_DESCRIPTION("ttak benchmark: arena cycle, epoch read section and retire throughput against kmem_cache and RCU");

@@ -8,7 +8,8 @@
 #
 #   1  insmod ttak.ko
 #   2  insmod ttak_bench.ko: the run at load (parameters from
-#      TTAK_BENCH_PARAMS in bench-conf.sh) ends with "done status=0"
+#      TTAK_BENCH_PARAMS in bench-conf.sh) ends with "done status=0", and
+#      its retire figures used every online CPU
 #   3  debugfs: `results` shows the run, bad writes to `run` are refused,
 #      a short run through `run` (TTAK_BENCH_RERUN rounds) succeeds
 #   4  rmmod ttak_bench and ttak; with kmemleak, two scans find nothing
@@ -72,10 +73,12 @@ fi
 secs=$(($(date +%s) - start))
 bench_lines | sed 's/^/# /'
 echo "# insmod ttak_bench.ko $TTAK_BENCH_PARAMS took ${secs}s"
-if [ $rc = 0 ] && bench_lines | grep -q '^ttak_bench: done status=0 '; then
-	ok "ttak_bench run at load"
+cpus=$(grep -c '^processor' /proc/cpuinfo)
+if [ $rc = 0 ] && bench_lines | grep -q '^ttak_bench: done status=0 ' &&
+   bench_lines | grep -q "^ttak_bench: retire cpus=$cpus "; then
+	ok "ttak_bench run at load, retire on $cpus CPUs"
 else
-	not_ok "ttak_bench run at load (insmod status $rc)"
+	not_ok "ttak_bench run at load, retire on $cpus CPUs (insmod status $rc)"
 fi
 
 debugfs_checks() {

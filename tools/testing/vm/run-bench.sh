@@ -3,16 +3,25 @@
 # The host kernel never loads anything: run-vm.sh builds and boots.
 #
 # Usage:
-#   run-bench.sh [OPTIONS] [TARGET...]     TARGET: 6.12 (default), 6.1, ...
+#   run-bench.sh [OPTIONS] [TARGET...]     TARGET: 6.1, 6.12, ... (default:
+#                                          6.1 6.12)
 #   run-bench.sh [OPTIONS] --bzimage PATH --kdir PATH [--name NAME]
 #
+# Every target boots once per guest CPU count (--cpus), so one call prints
+# every figure for every kernel and CPU count: by default 6.1 and 6.12,
+# each at -smp 2 and -smp 8, four guests, about 3-4 minutes.
+#
 # Options:
+#   --cpus "N..."      guest CPU counts, one boot each (default "2 8"); each
+#                      boots with TTAK_VM_SMP=N,sockets=N,cores=1,threads=1
+#                      (the retire figures use every online CPU)
 #   --rounds N         rounds per variant, medians reported (default 9)
 #   --round-ms MS      length of one round (default 100)
 #   --barrier-every N  cycles between rcu_barrier() calls in the bounded
 #                      call_rcu baseline (default 4096)
 #   --rerun N          rounds of the second, debugfs-driven run (default 1)
-#   --out FILE         append the benchmark lines ("target: ttak_bench: ...")
+#   --out FILE         append the benchmark lines
+#                      ("TARGET smp=N: ttak_bench: ...")
 #   --timeout SEC, --append ARGS, --extra-init FILE, --bzimage PATH,
 #   --kdir PATH, --name NAME
 #                      passed to run-vm.sh
@@ -23,8 +32,9 @@
 # ttak.ko and the test modules (TTAK_TESTS=y, ttak_bench.ko among them),
 # boots the guest, and judges the TAP that
 # bench-guest.sh prints (and the kernel log) as usual. Work files go under
-# $TTAK_VM_WORK (default /tmp/ttak-vm-bench), apart from the kselftest
-# runs'. Every other run-vm.sh environment variable works as there.
+# $TTAK_VM_WORK/smpN (default /tmp/ttak-vm-bench/smpN), apart from the
+# kselftest runs'. Every other run-vm.sh environment variable works as
+# there, except TTAK_VM_SMP, which --cpus sets.
 #
 # Under TCG only the ratios mean anything. Exit status: 0 when every
 # target passed, 1 otherwise.
@@ -51,6 +61,7 @@ rounds=9
 round_ms=100
 barrier=4096
 rerun=1
+cpus="2 8"
 out=
 targets=
 custom=0
@@ -62,6 +73,13 @@ while [ "$1" != --end-- ]; do
 	--round-ms) round_ms=${2:?}; number "$1" "$2"; shift ;;
 	--barrier-every) barrier=${2:?}; number "$1" "$2"; shift ;;
 	--rerun) rerun=${2:?}; number "$1" "$2"; shift ;;
+	--cpus)
+		cpus=${2:?}
+		for c in $cpus; do
+			number "$1" "$c"
+			[ "$c" -ge 1 ] || die "$1: a guest needs a CPU"
+		done
+		shift ;;
 	--out) out=${2:?}; shift ;;
 	--bzimage | --kdir | --name | --timeout | --append | --extra-init)
 		[ "$1" != --bzimage ] || custom=1
@@ -79,7 +97,8 @@ if [ $custom = 1 ]; then
 	[ -z "$targets" ] || die "give targets or --bzimage/--kdir, not both"
 	targets=$name
 fi
-[ -n "$targets" ] || targets=6.12
+[ -n "$targets" ] || targets="6.1 6.12"
+case $cpus in *[0-9]*) ;; *) die "--cpus wants one or more counts" ;; esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ttak-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -92,30 +111,36 @@ printf 'TTAK_BENCH_PARAMS="rounds=%s round_ms=%s barrier_every=%s"\nTTAK_BENCH_R
 	"$rounds" "$round_ms" "$barrier" "$rerun" >"$st/bench-conf.sh"
 
 export TTAK_VM_SELFTESTS_SRC="$st"
-export TTAK_VM_WORK="${TTAK_VM_WORK:-/tmp/ttak-vm-bench}"
+work=${TTAK_VM_WORK:-/tmp/ttak-vm-bench}
 status=0
 summary=
 for t in $targets; do
-	start=$(date +%s)
-	tgt=$t
-	[ $custom = 0 ] || tgt=
-	{
-		rc=0
-		# shellcheck disable=SC2086 # $tgt: one word or none
-		"$here/run-vm.sh" "$@" $tgt || rc=$?
-		echo "$rc" >"$tmp/rc"
-	} 2>&1 | tee "$tmp/log"
-	rc=$(cat "$tmp/rc")
-	secs=$(($(date +%s) - start))
-	lines=$(sed -n 's/\r$//; s/^# \(ttak_bench: .*\)$/\1/p' "$tmp/log")
-	if [ -n "$out" ]; then
-		echo "$lines" | sed "s/^/$t: /" >>"$out"
-		echo "$t: run-bench.sh wall_s=$secs rc=$rc" >>"$out"
-	fi
-	summary="$summary
-== $t: rc=$rc, ${secs}s wall (build, boot, two runs, kmemleak scans)
-$(echo "$lines" | grep -e ' arena_cycle ' -e ' read_section ' -e ' done ')"
-	[ "$rc" = 0 ] || status=1
+	for n in $cpus; do
+		start=$(date +%s)
+		tgt=$t
+		[ $custom = 0 ] || tgt=
+		{
+			rc=0
+			# one CPU per socket: run-vm.sh's note on TTAK_VM_SMP
+			# shellcheck disable=SC2086 # $tgt: one word or none
+			TTAK_VM_WORK=$work/smp$n \
+			TTAK_VM_SMP=$n,sockets=$n,cores=1,threads=1 \
+				"$here/run-vm.sh" "$@" $tgt || rc=$?
+			echo "$rc" >"$tmp/rc"
+		} 2>&1 | tee "$tmp/log"
+		rc=$(cat "$tmp/rc")
+		secs=$(($(date +%s) - start))
+		lines=$(sed -n 's/\r$//; s/^# \(ttak_bench: .*\)$/\1/p' "$tmp/log")
+		if [ -n "$out" ]; then
+			echo "$lines" | sed "s/^/$t smp=$n: /" >>"$out"
+			echo "$t smp=$n: run-bench.sh wall_s=$secs rc=$rc" >>"$out"
+		fi
+		summary="$summary
+== $t smp=$n: rc=$rc, ${secs}s wall (build, boot, two runs, kmemleak scans)
+$(echo "$lines" | grep -e ' arena_cycle ' -e ' read_section ' \
+			-e ' retire' -e ' done ')"
+		[ "$rc" = 0 ] || status=1
+	done
 done
 echo "$me: summary$summary"
 exit $status
