@@ -4,7 +4,7 @@
 #
 # Usage:
 #   run-vm.sh [OPTIONS] 6.1|6.12|<full version>   Debian stock kernel
-#   run-vm.sh [OPTIONS] --bzimage PATH --kdir PATH [--name NAME]
+#   run-vm.sh [OPTIONS] --bzimage PATH --kdir PATH
 #   run-vm.sh --demo [6.1|6.12]                   insmod ttak.ko, drive debugfs
 #
 # Options:
@@ -12,18 +12,23 @@
 #                      kmemleak scans after rmmod (see "Guest" below)
 #   --append ARGS      extra kernel command line arguments
 #   --timeout SEC      wall-clock limit for the guest (default 300)
+#   --smp N|SPEC       guest CPUs, as TTAK_VM_SMP below (default 4)
+#   --name NAME        name of the run: its work dir, the verdict's
+#                      vm[NAME] and the guest's TTAK_VM_TARGET (default:
+#                      the target, e.g. 6.12; "custom" for --bzimage),
+#                      so that one kernel at two CPU counts keeps two logs
 #
 # Stock targets use the newest /boot/vmlinuz-<target>.*-amd64 that has
 # headers in /lib/modules/<ver>/build (rt and cloud flavours are skipped).
 #
-# Steps, all under $TTAK_VM_WORK/<target>/ so targets never share objects:
+# Steps, all under $TTAK_VM_WORK/<name>/ so runs never share objects:
 #   1. copy kernel/ and include/ to src/ and build every .ko with
 #      make -C $KDIR M=src/kernel KSFT_INC=<dir> TTAK_TESTS=y modules
 #      (ttak.ko and the test modules in kernel/tests/, or ttak.ko alone
 #      for --demo; all of them land flat in the guest's /ttak/)
 #   2. build the selftests (contract below) into selftests/
 #   3. pack a busybox initramfs (initramfs.cpio) and boot it
-#   4. judge console.log: print `vm[<target>]: N passed, N failed, N skipped`
+#   4. judge console.log: print `vm[<name>]: N passed, N failed, N skipped`
 #      and exit 0 (pass) or 1 (fail, or could not run)
 #
 # Contract for tools/testing/selftests/ttak/:
@@ -52,7 +57,7 @@
 # fails a run that had passed.
 #
 # Verdict: FAIL if the guest never prints its end marker (crash, hang,
-# timeout), fewer CPUs came online than TTAK_VM_SMP asked for, ttak.sh's
+# timeout), fewer CPUs came online than --smp asked for, ttak.sh's
 # status is non-zero, any TAP result is `not ok`
 # (directives SKIP and TODO excepted), a TAP plan is not met, there are no
 # results at all, or after the start marker the console (live messages plus
@@ -74,12 +79,13 @@
 #   TTAK_VM_APPEND         same as --append
 #   TTAK_VM_TIMEOUT        same as --timeout
 #   TTAK_VM_MEM            guest RAM (default 1G)
-#   TTAK_VM_SMP            QEMU -smp (default 4,sockets=4,cores=1,threads=1:
-#                          one CPU per socket, so that the firmware's MP
-#                          table lists all four and a kernel without ACPI
-#                          brings them up). The guest fails the run when
-#                          fewer CPUs than the leading count (or cpus=N)
-#                          come online.
+#   TTAK_VM_SMP            QEMU -smp (default 4). A bare count N means
+#                          N,sockets=N,cores=1,threads=1: one CPU per
+#                          socket, so that the firmware's MP table lists
+#                          them all and a kernel without ACPI brings them
+#                          up. Anything else goes to QEMU as it is. The
+#                          guest fails the run when fewer CPUs than the
+#                          leading count (or cpus=N) come online.
 #   TTAK_VM_VERBOSE=1      echo the whole console, not just the guest's run
 #   TTAK_JOBS              make -j (default nproc)
 set -eu
@@ -111,7 +117,8 @@ is_static() {
 target=
 bzimage=
 kdir=
-name=custom
+name=
+smp=${TTAK_VM_SMP:-4}
 demo=0
 extra_init=${TTAK_VM_EXTRA_INIT:-}
 append=${TTAK_VM_APPEND:-}
@@ -121,6 +128,7 @@ while [ $# -gt 0 ]; do
 	--bzimage) bzimage=${2:?}; shift ;;
 	--kdir) kdir=${2:?}; shift ;;
 	--name) name=${2:?}; shift ;;
+	--smp) smp=${2:?}; shift ;;
 	--demo) demo=1 ;;
 	--extra-init) extra_init=${2:?}; shift ;;
 	--append) append=${2:?}; shift ;;
@@ -158,7 +166,7 @@ if [ -n "$bzimage" ] || [ -n "$kdir" ]; then
 		die "--bzimage and --kdir go together"
 	fi
 	[ -z "$target" ] || die "give a target or --bzimage/--kdir, not both"
-	target=$name
+	target=${name:-custom}
 elif [ -n "$target" ]; then
 	case $target in
 	6.1) pkgs="linux-image-amd64 linux-headers-amd64" ;;
@@ -198,6 +206,8 @@ kd_rel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' \
 	"$kdir/include/generated/utsrelease.h" 2>/dev/null || true)
 [ "$bz_rel" = "$kd_rel" ] ||
 	die "$bzimage is release '$bz_rel' but $kdir is '$kd_rel'"
+# From here on the run's name stands for the target.
+[ -z "$name" ] || target=$name
 case $target in */* | .* | '') die "bad target name '$target'" ;; esac
 
 mod_src=${TTAK_VM_MODULE_SRC:-$repo/kernel}
@@ -206,14 +216,17 @@ st_src=${TTAK_VM_SELFTESTS_SRC:-$repo/tools/testing/selftests/ttak}
 [ $demo -eq 1 ] || [ -f "$st_src/Makefile" ] || die "no selftests Makefile in $st_src"
 [ -z "$extra_init" ] || [ -r "$extra_init" ] || die "cannot read $extra_init"
 jobs=${TTAK_JOBS:-$(nproc)}
-smp=${TTAK_VM_SMP:-4,sockets=4,cores=1,threads=1}
+case $smp in
+*[!0-9]*) ;;
+[1-9]*) smp=$smp,sockets=$smp,cores=1,threads=1 ;;
+esac
 # The CPUs the guest must see online: the leading count, or cpus=N.
 case $smp in
 [0-9]*) want_cpus=${smp%%,*} ;;
 *cpus=[0-9]*) want_cpus=${smp#*cpus=}; want_cpus=${want_cpus%%,*} ;;
 *) want_cpus=1 ;;
 esac
-case $want_cpus in '' | *[!0-9]*) die "cannot read a CPU count from TTAK_VM_SMP='$smp'" ;; esac
+case $want_cpus in '' | *[!0-9]* | 0) die "cannot read a CPU count from --smp/TTAK_VM_SMP '$smp'" ;; esac
 
 work=${TTAK_VM_WORK:-/tmp/ttak-vm}/$target
 mkdir -p "$work"
