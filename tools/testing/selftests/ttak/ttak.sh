@@ -15,11 +15,15 @@
 #   11   background rotation flushes on its own (rotate_interval_ms=200)
 #   12   a retire over the pressure threshold kicks the rotation at once
 #   13   ttak_torture.ko: epoch readers in task, softirq and hardirq
-#        context against writers that retire what they read, mem tree
-#        references against a cleaner, arena generations, for
+#        context against retirers in process, timer (softirq) and
+#        hardirq context and inside read sections, mem tree references
+#        against a cleaner, an arena env rotated under its user, for
 #        $TTAK_TORTURE_S seconds (default 20, 10 on the VM's debug
-#        kernel); fails on any read of a
-#        freed object, any lost reference, or no softirq reader at all
+#        kernel); fails on any read of a freed object, any lost
+#        reference, a retired object not cleaned up exactly once by the
+#        final ttak_epoch_synchronize(), or a reader or retire source
+#        that did no work; the retire, read and rotation counts are
+#        relayed on a "# torture counts:" line
 #   14   the core's unit suite (kernel/tests/ttak_core_test.c, which user
 #        space runs as test_core_suite) inside the kernel: each case of
 #        ttak_core_test.ko's KTAP is relayed, nested, as a result of its own
@@ -153,9 +157,10 @@ torture_count() {
 }
 
 # ttak_torture.ko runs in its insmod and fails it on a bad read or a lost
-# reference; the counts must also show that the softirq readers ran.
+# reference; the counts must also show that the softirq readers ran and
+# that each retire source retired.
 torture() {
-	name="torture: epoch readers in every context, writers, mem tree, arena"
+	name="torture: epoch readers and retirers in every context, mem tree, arena"
 	secs=${TTAK_TORTURE_S:-20}
 	# KASAN and lockdep under TCG: half the time does as much work
 	[ "${TTAK_VM_TARGET:-}" != debug ] || secs=${TTAK_TORTURE_S:-10}
@@ -195,11 +200,22 @@ torture() {
 	counts="$counts hardirq_reads=$(torture_count hardirq_reads)"
 	counts="$counts bad_reads=${bad:-?} acquires=$(torture_count acquires)"
 	counts="$counts lost_refs=${lost:-?} rotations=$(torture_count rotations)"
+	# per retire source (process, timer, hardirq, in a section)
+	retired=
+	idle=
+	for src in process timer hardirq in_section; do
+		c=$(torture_count retired_$src)
+		retired="$retired retired_$src=$c"
+		[ "${c:-0}" -gt 0 ] || idle="$idle $src"
+	done
+	echo "torture counts:$retired retired_total=$(torture_count retired_total) cleaned=$(torture_count cleaned) reads=$(torture_count reads) softirq_reads=${soft:-?} hardirq_reads=$(torture_count hardirq_reads) insection_reads=$(torture_count insection_reads) rotations=$(torture_count rotations)" |
+		diag
 	if [ "$rc" -eq 0 ] && [ "${soft:-0}" -gt 0 ] && [ "${bad:-1}" -eq 0 ] &&
-	   [ "${lost:-1}" -eq 0 ] && echo "$log" | grep -q 'ttak_torture: PASS'; then
+	   [ "${lost:-1}" -eq 0 ] && [ -z "$idle" ] &&
+	   echo "$log" | grep -q 'ttak_torture: PASS'; then
 		ok "$name ($counts)"
 	else
-		not_ok "$name (insmod status $rc; $counts)"
+		not_ok "$name (insmod status $rc; $counts${idle:+; no retires from$idle})"
 	fi
 }
 
