@@ -1567,7 +1567,9 @@ TU_TEST(ebr_retire_from_hardirq_over_a_task_section)
 	ttak_epoch_enter();
 	ttak_epoch_retire(mine, ebr_count_free);
 	irq_work_queue(&h.work);
-	irq_work_sync(&h.work);
+	/* irq_work_sync() may sleep: wait with interrupts on instead */
+	while (irq_work_is_busy(&h.work))
+		cpu_relax();
 	inside = ebr_cleaned_now();
 	memset(mine, 0x22, 48);
 	ttak_epoch_exit();
