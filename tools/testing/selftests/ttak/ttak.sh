@@ -275,8 +275,11 @@ reader_holds_flush() {
 	}
 	start=$(date +%s)
 	ctl retire && ctl rotate
-	status=$(cat "$dfs/flush_status")
+	# pressure first: once the reader leaves, the background work may
+	# free the block before the next rotate, and a status that still
+	# shows it waiting proves it was pending when pressure was read
 	pressure=$(cat "$dfs/pressure")
+	status=$(cat "$dfs/flush_status")
 	echo "$status" | diag
 	# wait out the section (date has 1 s granularity: one more second)
 	while [ $(($(date +%s) - start)) -le $((hold_ms / 1000 + 1)) ]; do
