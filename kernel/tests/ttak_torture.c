@@ -173,6 +173,13 @@ MODULE_PARM_DESC(sync_every, "a writer calls ttak_epoch_synchronize() every N re
 #define TORTURE_BLOCK_MAGIC	0x6b10c4edU
 #define TORTURE_MAX_THREADS	16
 #define TORTURE_ARENA_CHUNKS	64
+/*
+ * A timer's next expiry is at least this many times what its callback
+ * took beyond its designed hold: on a slow machine (a debug kernel under
+ * TCG) interrupts must not eat the CPUs that the threads, softirqs and
+ * grace periods need.
+ */
+#define TORTURE_IRQ_DUTY	4
 
 /* Who retired an object: the cleanup counts per source. */
 enum torture_src {
@@ -212,6 +219,7 @@ struct torture_irq_counts {
 	unsigned long wrong_ctx;	/* ran outside its expected context */
 	unsigned long accessed;		/* ttak_mem_access() said live */
 	unsigned long access_refused;	/* ... said gone (freed meanwhile) */
+	unsigned long throttled;	/* next expiry stretched (DUTY) */
 };
 
 /* A softirq or hardirq reader of one CPU. */
@@ -231,6 +239,7 @@ struct torture_retire_counts {
 	unsigned long raced;		/* cmpxchg() lost: object kept */
 	unsigned long no_obj;		/* allocation failed, pool empty */
 	unsigned long wrong_ctx;	/* ran outside its expected context */
+	unsigned long throttled;	/* next expiry stretched (DUTY) */
 };
 
 /* The softirq retirer of one CPU. */
@@ -560,6 +569,29 @@ static u64 torture_jitter_ns(u32 *rnd, unsigned int period_us)
 }
 
 /*
+ * The delay to a timer's next expiry: its jittered period, or
+ * TORTURE_IRQ_DUTY times what the callback started at @start_ns took
+ * beyond its designed hold of @hold_us, whichever is longer; a stretch
+ * is counted in @throttled.
+ */
+static u64 torture_next_ns(u32 *rnd, unsigned int period_us, u64 start_ns,
+			   unsigned int hold_us, unsigned long *throttled)
+{
+	u64 next = torture_jitter_ns(rnd, period_us);
+	u64 spent = ktime_get_ns() - start_ns;
+	u64 hold = (u64)hold_us * NSEC_PER_USEC;
+	u64 min;
+
+	if (spent <= hold)
+		return next;
+	min = TORTURE_IRQ_DUTY * (spent - hold);
+	if (next >= min)
+		return next;
+	(*throttled)++;
+	return min;
+}
+
+/*
  * ttak_mem_access() promises any context: probe a tracked block that the
  * cleaner may be freeing right now. The block registry's lock is taken
  * here in interrupt context and by the cleaner and the finders in task
@@ -597,6 +629,7 @@ static enum hrtimer_restart torture_irq_section(struct torture_irq_reader *ir,
 						unsigned int period_us)
 {
 	struct torture_irq_counts *n = &ir->n;
+	u64 start = ktime_get_ns();
 	bool ok;
 
 	ttak_epoch_enter();
@@ -620,8 +653,17 @@ static enum hrtimer_restart torture_irq_section(struct torture_irq_reader *ir,
 
 	if (READ_ONCE(torture_stopping))
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(&ir->timer,
-			    ns_to_ktime(torture_jitter_ns(&ir->rnd, period_us)));
+	/* a long watched hold is rare and by design: no stretch then */
+	if (task == TORTURE_TASK_ENTERING)
+		hrtimer_forward_now(&ir->timer,
+				    ns_to_ktime(torture_jitter_ns(&ir->rnd,
+								  period_us)));
+	else
+		hrtimer_forward_now(&ir->timer,
+				    ns_to_ktime(torture_next_ns(&ir->rnd,
+								period_us, start,
+								hold_us,
+								&n->throttled)));
 	return HRTIMER_RESTART;
 }
 
@@ -656,6 +698,8 @@ static void torture_timer_fn(struct timer_list *t)
 {
 	struct torture_timer_retirer *tr = from_timer(tr, t, timer);
 	bool in_section = tr->ticks++ & 1;
+	u64 start = ktime_get_ns();
+	unsigned long next = torture_timer_jiffies, min;
 
 	if (!in_serving_softirq())
 		tr->n.wrong_ctx++;
@@ -666,9 +710,14 @@ static void torture_timer_fn(struct timer_list *t)
 	else if (torture_replace_count(&tr->n, tr->spare, TORTURE_SRC_TIMER,
 				       in_section, 0))
 		tr->spare = NULL;
+	min = nsecs_to_jiffies(TORTURE_IRQ_DUTY * (ktime_get_ns() - start));
+	if (next < min) {
+		next = min;
+		tr->n.throttled++;
+	}
 	/* stops the re-arming before del_timer_sync() */
 	if (!READ_ONCE(torture_stopping))
-		mod_timer(&tr->timer, jiffies + torture_timer_jiffies);
+		mod_timer(&tr->timer, jiffies + next);
 }
 
 /*
@@ -681,6 +730,7 @@ static enum hrtimer_restart torture_hard_retire_fn(struct hrtimer *t)
 	struct torture_hard_retirer *hr =
 		container_of(t, struct torture_hard_retirer, timer);
 	bool in_section = hr->ticks++ & 1;
+	u64 start = ktime_get_ns();
 
 	if (!in_hardirq())
 		hr->n.wrong_ctx++;
@@ -701,8 +751,9 @@ static enum hrtimer_restart torture_hard_retire_fn(struct hrtimer *t)
 	if (READ_ONCE(torture_stopping))
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t,
-			    ns_to_ktime(torture_jitter_ns(&hr->rnd,
-							  hardirq_retire_period_us)));
+			    ns_to_ktime(torture_next_ns(&hr->rnd,
+							hardirq_retire_period_us,
+							start, 0, &hr->n.throttled)));
 	return HRTIMER_RESTART;
 }
 
@@ -1208,6 +1259,7 @@ static void torture_retire_add(struct torture_retire_counts *sum,
 	sum->raced += n->raced;
 	sum->no_obj += n->no_obj;
 	sum->wrong_ctx += n->wrong_ctx;
+	sum->throttled += n->throttled;
 }
 
 struct torture_totals {
@@ -1231,6 +1283,7 @@ static void torture_irq_add(struct torture_irq_counts *sum,
 	sum->wrong_ctx += n->wrong_ctx;
 	sum->accessed += n->accessed;
 	sum->access_refused += n->access_refused;
+	sum->throttled += n->throttled;
 }
 
 /* After torture_stop_all(): nothing writes the counts any more. */
@@ -1368,9 +1421,10 @@ static int torture_verdict(const struct torture_totals *t, unsigned int cpus,
 	pr_info("counts: lookups=%lu misses=%lu refused=%lu acquires=%lu lost_refs=%lu bad_blocks=%lu cleanups=%lu readds=%lu add_failures=%lu\n",
 		t->lookups, t->misses, t->refused, t->acquires, t->lost_refs,
 		t->bad_blocks, c->cleanups, c->readds, c->add_failures);
-	pr_info("counts: mem_access softirq=%lu/%lu hardirq=%lu/%lu (live/gone)\n",
+	pr_info("counts: mem_access softirq=%lu/%lu hardirq=%lu/%lu (live/gone) throttled_softirq_reader=%lu throttled_hardirq_reader=%lu throttled_timer=%lu throttled_hardirq_retirer=%lu\n",
 		t->soft.accessed, t->soft.access_refused, t->hard.accessed,
-		t->hard.access_refused);
+		t->hard.access_refused, t->soft.throttled, t->hard.throttled,
+		rt->throttled, rh->throttled);
 	pr_info("counts: generations=%lu chunks=%lu rotations=%lu begin_failures=%lu bad_chunks=%lu run_ms=%llu stop_ms=%llu\n",
 		a->generations, a->chunks, a->rotations, a->begin_failures,
 		a->bad_chunks, div_u64(run_ns, NSEC_PER_MSEC),
@@ -1513,12 +1567,19 @@ static int __init torture_init(void)
 		err = torture_create_threads();
 	t0 = ktime_get_ns();
 	if (!err) {
-		unsigned int s;
+		u64 end = t0 + (u64)duration_s * NSEC_PER_SEC, now;
 
 		torture_wake_all();
-		/* a second at a time: insmod is not a hung task */
-		for (s = 0; s < duration_s; s++)
-			msleep(MSEC_PER_SEC);
+		/*
+		 * At most a second at a time, so insmod is no hung task; an
+		 * hrtimer wakes us, not the timer softirq the torture loads.
+		 */
+		while ((now = ktime_get_ns()) < end) {
+			unsigned long us = min_t(u64, USEC_PER_SEC,
+						 div_u64(end - now, NSEC_PER_USEC) + 1);
+
+			usleep_range(us, us + USEC_PER_MSEC);
+		}
 	}
 	t1 = ktime_get_ns();
 	if (torture_cpus)
