@@ -56,6 +56,10 @@
  *              every chunk, fills and checks them and retires them, while
  *              another rotates the same env all along
  *
+ * Every timer re-arms no sooner than TORTURE_IRQ_DUTY times what its
+ * callback took beyond its designed hold (counted as throttled_*): on a
+ * slow machine interrupts must not starve what they race against.
+ *
  * At the end every thread and timer is stopped (nothing of the module can
  * run after init returns), the last object is retired, and one
  * ttak_epoch_synchronize() must have cleaned up every retired object:
