@@ -8,7 +8,7 @@
  * register, and a read section runs with preemption disabled: the task
  * cannot migrate away from the record it published and cannot sleep.
  * The read side is inline in <ttak/mem/epoch.h>, over the per-CPU records
- * exported here, and costs plain stores: no barrier. The interface
+ * exported here: preemption off, a store and smp_mb(). The interface
  * towards the core's epoch.c is kernel/core/epoch_flavour.h.
  *
  * Why a record per level: an interrupt may arrive anywhere inside
@@ -18,17 +18,23 @@
  * Contexts on one CPU nest strictly and none interrupts its own level, so
  * each record has exactly one writer at a time and needs no atomics.
  *
- * Two proofs of a grace period, both sound with barrier-free readers:
+ * Two proofs of a grace period:
  *
- *  - The epoch scan (shared with user space) needs the reclaimer to force
- *    the ordering: ttak_flavour_heavy_barrier() sends an IPI to every
- *    online CPU whose handler runs smp_mb(), the kernel twin of user
- *    space's membarrier(). Wherever the IPI lands in a reader's enter,
- *    either the reader's state is visible to the scan that follows, or
- *    the reader's loads come after every unlink made before the barrier.
- *    Immediate, but it interrupts every CPU: every reclaiming call of the
- *    API uses it (reclaim, rotations, synchronize, flush reports), so
- *    they mean what they mean in user space.
+ *  - The epoch scan (shared with user space): the reader's smp_mb() after
+ *    its publish pairs with ttak_flavour_heavy_barrier()'s smp_mb() before
+ *    the reclaimer reads the records, so either the scan sees the reader
+ *    inside or the reader sees every unlink made before the barrier.
+ *    Immediate; every reclaiming call of the API uses it.
+ *
+ *    Tried and measured instead (issue 9): readers with no barrier and an
+ *    IPI to every CPU as the reclaimer's barrier, the twin of user space's
+ *    membarrier(). The read section fell from 1.5-2.1x rcu_read_lock() to
+ *    0.82-0.93x under TCG, but every rotation then interrupts every CPU:
+ *    the arena cycle went from 1.0-2.3x kmem_cache+call_rcu to 6.7x at 2
+ *    and 80-89x at 8 guest CPUs, and retire throughput from 1.0-1.7x to
+ *    0.3-0.8x call_rcu. Barrier-free readers need reclaimers that wait for
+ *    RCU (proof 2) on the common path, which changes what a rotation
+ *    promises in the kernel; that is left for the performance issue.
  *
  *  - RCU: a region with preemption disabled is an RCU read-side critical
  *    section in every kernel we build for (since the RCU flavours were
@@ -39,8 +45,8 @@
  *    costs nobody anything but latency, and a grace period is shared
  *    with the whole kernel. The background work, which frees what
  *    atomic-context retirers queued, is an rcu_work: it runs after a
- *    grace period, frees what that covers and sends no IPI unless the
- *    queue passed its bound.
+ *    grace period and frees what that covers, with a scan on top only
+ *    when the queue passed its bound.
  *
  * Retire batches are per CPU: a slot with the open batch, guarded by a
  * per-CPU spinlock taken with interrupts off (any context but NMI may
@@ -48,12 +54,10 @@
  * CPU's partial batch, so it never bounces between CPUs on the retire
  * path. Full batches go to epoch.c's queue and the work item is kicked.
  */
-#include <linux/cpu.h>
 #include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
-#include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -117,24 +121,16 @@ void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx)
 	}
 }
 
-static void ttak_ipi_mb(void *unused)
-{
-	/* pairs with the barrier() after a reader's publish in enter */
-	smp_mb();
-}
-
 /*
- * The reclaimer's side of the read-side handshake: a full barrier on
- * every online CPU. cpus_read_lock() keeps the set of CPUs still while
- * the IPIs go out: a CPU coming online later starts its sections after
- * the hotplug code's own barriers.
+ * The reclaimer's side of the read-side handshake: pairs with the smp_mb()
+ * in ttak_epoch_enter() after a reader publishes its epoch, so either the
+ * scan that follows sees the reader inside or the reader sees every unlink
+ * made before this barrier.
  */
 void ttak_flavour_heavy_barrier(void)
 {
-	might_sleep();
-	cpus_read_lock();
-	on_each_cpu(ttak_ipi_mb, NULL, 1);
-	cpus_read_unlock();
+	/* pairs with the smp_mb() in ttak_epoch_enter() */
+	smp_mb();
 }
 
 /*
@@ -161,7 +157,7 @@ bool ttak_flavour_may_retire(void)
 }
 
 /*
- * A pass sleeps (cpus_read_lock(), IPIs) and runs cleanups. Without a
+ * A pass runs cleanups, which may sleep. Without a
  * preempt count a held spinlock cannot be seen: such kernels trust the
  * caller's process context outside a section, as the kernel-doc asks.
  */

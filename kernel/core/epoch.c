@@ -8,17 +8,17 @@
  * (user/lib/epoch_membarrier.c).
  *
  * Safety argument, in short. A reader publishes (epoch << 1) | 1 before it
- * touches shared objects, with no barrier of its own; a retirer unlinks
- * objects and puts them in its open batch. A full batch (or an open one
- * a pass seals) is queued after a full barrier, stamped with the global
- * epoch E it then reads and with the flavour's grace-period snapshot.
+ * touches shared objects; a retirer unlinks objects and puts them in its
+ * open batch. A full batch (or an open one a pass seals) is queued after
+ * a full barrier, stamped with the global epoch E it then reads and with
+ * the flavour's grace-period snapshot.
  * A batch is freed on either of two proofs:
  *
  *  1. The scan. The reclaimer issues a heavy barrier (a full barrier on
- *     every reader: membarrier() in user space, an IPI to every CPU in
- *     the kernel; ttak_flavour_heavy_barrier()) and then reads every
- *     record, each state with acquire, which pairs with the store-release
- *     of 0 by which a reader leaves. A reader that can still reach an
+ *     every reader: membarrier() in user space, smp_mb() paired with the
+ *     reader's own in the kernel; ttak_flavour_heavy_barrier()) and then
+ *     reads every record, each state with acquire, which pairs with the
+ *     store-release of 0 by which a reader leaves. A reader that can still reach an
  *     object of a batch queued before the barrier is therefore seen
  *     inside with an epoch <= E, and such a batch is freed only when
  *     every reader seen inside has an epoch > E. The global epoch moves

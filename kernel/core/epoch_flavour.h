@@ -11,9 +11,8 @@
  *
  *   kernel/epoch_percpu.c        ttak.ko: one record per CPU and context
  *                                level, preemption disabled inside a
- *                                section, plain stores on enter, an IPI
- *                                to every CPU on the reclaimer's side,
- *                                RCU's grace periods as a second proof.
+ *                                section, smp_mb() on enter, RCU's
+ *                                grace periods as a second proof.
  *   user/lib/epoch_membarrier.c  libttak: one record per thread in a
  *                                registry, plain stores on enter,
  *                                membarrier() on the reclaimer's side.
@@ -93,8 +92,8 @@ void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx);
  * caller's next reads of the records, or sees every store the caller
  * made before the call (the unlinks of what it retired). epoch.c calls
  * it before every scan whose result frees memory or reports readers.
- * May sleep (membarrier() in user space; in the kernel an IPI to every
- * CPU under cpus_read_lock()): only where ttak_flavour_may_reclaim().
+ * May sleep in user space (membarrier()); a plain smp_mb() in the
+ * kernel. Called only where ttak_flavour_may_reclaim().
  */
 void ttak_flavour_heavy_barrier(void);
 

@@ -82,10 +82,7 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *));
  *
  * Never waits for readers. Seals the caller's own batch first (kernel:
  * every CPU's open batch), so with no reader inside a section everything
- * retired so far is cleaned up. In the kernel it orders every CPU with
- * an IPI, like an expedited grace period; the module's own rotations use
- * a cheaper pass that frees what RCU's grace periods already cover and
- * leaves the rest to a work item.
+ * retired so far is cleaned up.
  *
  * Context: user space: any thread. Kernel: preemptible process context
  *	(so outside a section); may sleep. Elsewhere it only asks the work
@@ -140,10 +137,9 @@ void ttak_epoch_exit_unmatched(void);
 /**
  * ttak_epoch_enter() - Enter a read section on the local CPU.
  *
- * Disables preemption and publishes the current epoch in this CPU's
- * reader record with a plain store: no barrier, the reclaimer pays for
- * the ordering (an IPI to every CPU, or RCU's grace period, which a
- * preemption-disabled region holds back). Objects reached inside the
+ * Disables preemption, publishes the current epoch in this CPU's reader
+ * record and issues smp_mb() (the reclaimer's scan pairs with it; see
+ * kernel/epoch_percpu.c for why not an IPI). Objects reached inside the
  * section stay valid until the matching ttak_epoch_exit(). Sections
  * nest; a softirq, hardirq or NMI that interrupts a section (even in the
  * middle of its enter or exit) uses its own record of the CPU, so its
@@ -162,12 +158,8 @@ static inline void ttak_epoch_enter(void)
 	if (r->nesting++)
 		return;
 	atomic64_set(&r->state, (atomic64_read(&ttak_epoch_global) << 1) | 1);
-	/*
-	 * Keeps the store before the section's accesses in program order;
-	 * the reclaimer's IPI (a full barrier on this CPU) or a grace period
-	 * does the rest.
-	 */
-	barrier();
+	/* pairs with the reclaimer's smp_mb() before it reads the records */
+	smp_mb();
 }
 
 /**
@@ -295,8 +287,8 @@ struct ttak_epoch_blocker {
  * @out: array to fill.
  * @max: its length.
  *
- * Context: user space: any thread. Kernel: preemptible process context;
- *	may sleep (orders every CPU with an IPI before it reads the records).
+ * Context: user space: any thread. Kernel: preemptible process context
+ *	(takes the domain lock with interrupts off; does not sleep).
  * Return: the number of such readers (may exceed @max; only @max stored).
  */
 size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max);
