@@ -400,7 +400,10 @@ show_guest() {
 start=$(date +%s)
 {
 	qrc=0
-	timeout -k 10 "$tmo" qemu-system-x86_64 -accel tcg \
+	# --foreground: QEMU stays in our process group, so a Ctrl-C or a
+	# kill of the calling tier's group ends it too instead of leaving a
+	# guest running until the timeout
+	timeout --foreground -k 10 "$tmo" qemu-system-x86_64 -accel tcg \
 		-m "${TTAK_VM_MEM:-1G}" -smp "$smp" \
 		-nographic -nodefaults -no-reboot -serial stdio \
 		-kernel "$bzimage" -initrd "$initrd" -append "$cmdline" \
