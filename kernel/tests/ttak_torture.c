@@ -862,7 +862,7 @@ static int torture_writer_fn(void *arg)
 			continue;
 		}
 		torture_replace_count(&w->n, obj, TORTURE_SRC_PROCESS, false, 0);
-		/* a reclaim interrupts every CPU: not on each retire */
+		/* a reclaim scans every CPU: not on each retire */
 		if (!(w->n.retired % 16))
 			ttak_epoch_reclaim();
 		if (sync_every && !(w->n.retired % sync_every)) {
