@@ -1776,6 +1776,13 @@ TU_TEST(gc_automatic_mode_rotates_on_register_over_threshold)
 
 	ttak_epoch_gc_init(&gc);
 	ttak_mem_tree_set_pressure_threshold(&gc.tree, 1000);
+	/*
+	 * Only the GC's rule may flush here: the tree's own automatic
+	 * cleanup (due once 10 ms passed, easily on a slow debug guest)
+	 * would flush first and leave the GC nothing to rotate for.
+	 */
+	ttak_mem_tree_set_cleaning_intervals(&gc.tree, UINT64_MAX / 2,
+					     UINT64_MAX / 2);
 	a = tracked(&gc, 1500);
 	ASSERT_NOT_NULL(a);
 	ASSERT_EQ(gc_epoch(&gc), 0);

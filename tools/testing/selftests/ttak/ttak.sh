@@ -254,7 +254,9 @@ core_suite() {
 
 # The memory of a flushed generation waits for a reader that may hold it.
 reader_holds_flush() {
-	hold_ms=3000
+	# the module's longest: insmod, retire and rotate must fit inside the
+	# section even on a busy host running the debug kernel
+	hold_ms=5000
 	name="a reader inside an epoch section holds the flush back"
 	# the section spins on one CPU while the test runs on another
 	if [ "$(grep -c '^processor' /proc/cpuinfo)" -lt 2 ]; then
