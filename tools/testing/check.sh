@@ -7,8 +7,9 @@
 #   user      libttak suite plain / ASan+UBSan / TSan / clang, lesson 40
 #             under valgrind, install + pkg-config (user/tests/check-user.sh)
 #   bench     a seconds-long smoke run of every benchmark (counts as one)
-#   kernel    kselftest in QEMU on Debian 6.1 and 6.12, then the debug
-#             kernel (tools/testing/run-kernel-tiers.sh; TTAK_SKIP_VM=1 and
+#   kernel    kselftest in QEMU on Debian 6.1 and 6.12 at 2 and 8 guest
+#             CPUs, then the debug kernel
+#             (tools/testing/run-kernel-tiers.sh; TTAK_SKIP_VM=1 and
 #             TTAK_SKIP_DEBUG_KERNEL=1 skip parts, loudly)
 set -u
 cd "$(dirname "$0")/../.."
