@@ -649,6 +649,30 @@ size_t ttak_epoch_pending(void)
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_pending);
 
+size_t ttak_epoch_spare_count(void)
+{
+	return READ_ONCE(ttak_ebr.nspare);
+}
+
+size_t ttak_epoch_spare_trim(void)
+{
+	struct ttak_retire_chunk *c, *next;
+	unsigned long flags;
+	size_t n;
+
+	flags = ttak_ebr_lock();
+	c = ttak_ebr.spare;
+	n = ttak_ebr.nspare;
+	ttak_ebr.spare = NULL;
+	ttak_ebr.nspare = 0;
+	ttak_ebr_unlock(flags);
+	for (; c; c = next) {
+		next = c->next;
+		ttak_plat_free(c);
+	}
+	return n;
+}
+
 ttak_lock_t *ttak_core_lock_at(size_t i)
 {
 	if (i < TTAK_TREE_LOCK_STRIPES)

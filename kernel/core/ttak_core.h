@@ -124,6 +124,12 @@ int ttak_epoch_core_init(void);
 void ttak_epoch_core_exit(void);
 /* Seal the calling context's open retire batch into the shared queue. */
 void ttak_epoch_seal_own(void);
+/*
+ * Spare retire batches (one page each) kept for the next retires: how
+ * many, and free them all (any context but NMI; returns how many went).
+ */
+size_t ttak_epoch_spare_count(void);
+size_t ttak_epoch_spare_trim(void);
 
 /* Both halves of the core, in the order they must start and stop. */
 int ttak_core_init(void);
