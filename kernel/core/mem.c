@@ -86,6 +86,17 @@ static u64 ttak_expiry(u64 now, u64 lifetime)
 }
 
 /*
+ * Valid while @now <= expires_tick, expired only once @now has passed it
+ * (upstream's boundary): a lifetime of N ticks from tick T is usable at
+ * T + N and gone at T + N + 1, and a lifetime of 0 is usable at T only.
+ */
+static bool ttak_block_expired(const struct ttak_block *b, u64 now)
+{
+	return b->expires_tick != __TTAK_UNSAFE_MEM_FOREVER__ &&
+	       now > b->expires_tick;
+}
+
+/*
  * Integrity of a registered block: 0, or the negative errno to report.
  * Called with the block's stripe locked, so the block cannot go away.
  */
@@ -264,8 +275,7 @@ static int __ttak_mem_access(void *ptr, u64 now_tick)
 		err = ttak_block_verify(ptr, b);
 		if (!err && !b->allow_direct)
 			err = -EPERM;
-		else if (!err && b->expires_tick != __TTAK_UNSAFE_MEM_FOREVER__ &&
-			 now_tick >= b->expires_tick)
+		else if (!err && ttak_block_expired(b, now_tick))
 			err = -ETIMEDOUT;
 	}
 	ttak_unlock_irqrestore(&stripe->lock, irqflags);

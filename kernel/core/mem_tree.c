@@ -481,11 +481,16 @@ void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_set_manual_cleanup);
 
+/*
+ * The block boundary of mem.c: a node expiring at E is kept through tick
+ * E and qualifies from E + 1 on. Expiry 0 is "now": it qualifies at any
+ * tick, 0 included (what ttak_epoch_gc_register() relies on).
+ */
 static bool ttak_node_expired(const ttak_mem_node_t *node, u64 now)
 {
 	if (node->expires_tick == __TTAK_UNSAFE_MEM_FOREVER__)
 		return false;
-	return node->expires_tick <= now;	/* 0: at once */
+	return !node->expires_tick || now > node->expires_tick;
 }
 
 /* Cleanup with the expiry clock @now (ticks) and the wall clock @now_ns. */
@@ -574,3 +579,20 @@ void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
 	ttak_tree_unlock(tree);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_get_stats);
+
+void ttak_mem_tree_walk(struct ttak_mem_tree *tree, ttak_mem_tree_walk_fn fn,
+			void *ctx)
+{
+	const ttak_mem_node_t *node;
+	size_t i;
+
+	if (!tree || !tree->initialized || !fn)
+		return;
+	ttak_tree_lock(tree);
+	for (i = 0; i < ttak_ptr_hash_capacity(&tree->index); i++) {
+		node = ttak_ptr_hash_entry_at(&tree->index, i);
+		if (node)
+			fn(node->ptr, node->size, node->on_garbage, ctx);
+	}
+	ttak_tree_unlock(tree);
+}

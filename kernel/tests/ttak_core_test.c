@@ -226,6 +226,7 @@ TU_TEST(mem_access_returns_live_block)
 	ASSERT_NOT_NULL(p);
 	ASSERT_PTR_EQ(ttak_mem_access(p, 1000), p);
 	ASSERT_PTR_EQ(ttak_mem_access(p, 1049), p);
+	ASSERT_PTR_EQ(ttak_mem_access(p, 1050), p);	/* its last valid tick */
 	/* an earlier tick than the allocation's is still before expiry */
 	ASSERT_PTR_EQ(ttak_mem_access(p, 0), p);
 	ttak_mem_free(p);
@@ -237,7 +238,7 @@ TU_TEST(mem_access_after_expiry_is_etimedout)
 
 	ASSERT_NOT_NULL(p);
 	CLEAR_ERRNO();
-	ASSERT_NULL(ttak_mem_access(p, 1050));
+	ASSERT_NULL(ttak_mem_access(p, 1051));
 	ASSERT_ERRNO(ETIMEDOUT);
 	CLEAR_ERRNO();
 	ASSERT_NULL(ttak_mem_access(p, UINT64_MAX));
@@ -248,16 +249,46 @@ TU_TEST(mem_access_after_expiry_is_etimedout)
 	ASSERT_EQ(tu_live_blocks(), 0);
 }
 
-TU_TEST(mem_zero_lifetime_expires_at_once)
+/* Lifetime 0: valid at the tick it was allocated at, expired one later. */
+TU_TEST(mem_zero_lifetime_is_valid_only_at_its_tick)
 {
 	char *p = ttak_mem_alloc(32, 0, 77);
 
 	ASSERT_NOT_NULL(p);
-	CLEAR_ERRNO();
-	ASSERT_NULL(ttak_mem_access(p, 77));
-	ASSERT_ERRNO(ETIMEDOUT);
 	ASSERT_PTR_EQ(ttak_mem_access(p, 76), p);
+	ASSERT_PTR_EQ(ttak_mem_access(p, 77), p);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_mem_access(p, 78));
+	ASSERT_ERRNO(ETIMEDOUT);
 	ttak_mem_free(p);
+}
+
+/*
+ * The boundary, upstream's: valid while now <= expiry, expired once
+ * now > expiry. A lifetime of N from tick T: T + N - 1 and T + N valid,
+ * T + N + 1 expired; the same through the out-of-line bridge.
+ */
+TU_TEST(mem_expiry_boundary_is_inclusive)
+{
+	static const u64 lifetimes[] = { 1, 2, 50, 1000 };
+	const u64 t = 5000;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(lifetimes); i++) {
+		u64 n = lifetimes[i];
+		char *p = ttak_mem_alloc(16, n, t);
+
+		ASSERT_NOT_NULL(p);
+		CHECK_PTR_EQ(ttak_mem_access(p, t + n - 1), p);
+		CHECK_PTR_EQ(ttak_mem_access(p, t + n), p);
+		CLEAR_ERRNO();
+		CHECK_NULL(ttak_mem_access(p, t + n + 1));
+		CHECK_ERRNO(ETIMEDOUT);
+		/* an expired block stays allocated and intact */
+		CHECK_EQ(tu_live_blocks(), 1);
+		ttak_mem_free(p);
+	}
+	ASSERT_EQ(tu_live_blocks(), 0);
 }
 
 TU_TEST(mem_forever_never_expires)
@@ -500,9 +531,9 @@ TU_TEST(mem_realloc_sets_new_lifetime_and_alignment)
 					 TTAK_MEM_CACHE_ALIGNED);
 	ASSERT_NOT_NULL(q);
 	ASSERT_EQ((uintptr_t)q % TTAK_CACHE_LINE_SIZE, 0);
-	ASSERT_PTR_EQ(ttak_mem_access(q, 1099), q);
+	ASSERT_PTR_EQ(ttak_mem_access(q, 1100), q);
 	CLEAR_ERRNO();
-	ASSERT_NULL(ttak_mem_access(q, 1100));
+	ASSERT_NULL(ttak_mem_access(q, 1101));
 	ASSERT_ERRNO(ETIMEDOUT);
 	ttak_mem_free(q);
 	ASSERT_EQ(tu_live_blocks(), 0);
@@ -520,8 +551,8 @@ TU_TEST(mem_dup_copies_bytes)
 	ASSERT_NOT_NULL(d);
 	ASSERT_PTR_NE(d, src);
 	ASSERT_EQ(memcmp(d, src, sizeof(src)), 0);
-	ASSERT_PTR_EQ(ttak_mem_access(d, 9), d);
-	ASSERT_NULL(ttak_mem_access(d, 10));
+	ASSERT_PTR_EQ(ttak_mem_access(d, 10), d);
+	ASSERT_NULL(ttak_mem_access(d, 11));
 	ttak_mem_free(d);
 
 	d = ttak_root_dup_with_flags(src, 65, 10, 0, TTAK_MEM_CACHE_ALIGNED |
@@ -899,7 +930,11 @@ TU_TEST(tree_cleanup_frees_expired_unreferenced_blocks)
 	ASSERT_NULL(ttak_mem_access(d, 0));
 	ASSERT_ERRNO(EFAULT);
 
-	ttak_mem_tree_perform_cleanup(&tree, 100);	/* expiry is inclusive */
+	/* expiring at 100: still valid at 100, cleaned from 101 on */
+	ttak_mem_tree_perform_cleanup(&tree, 100);
+	ASSERT_PTR_EQ(ttak_mem_tree_find_node(&tree, c), old);
+	ASSERT_EQ(tree_pressure(&tree), 50);
+	ttak_mem_tree_perform_cleanup(&tree, 101);
 	ASSERT_NULL(ttak_mem_tree_find_node(&tree, c));
 	ASSERT_PTR_EQ(ttak_mem_tree_find_node(&tree, b), young);
 	ASSERT_EQ(tree_pressure(&tree), 20);
@@ -957,6 +992,41 @@ TU_TEST(tree_expiry_zero_is_cleaned_at_tick_zero)
 	ASSERT_NULL(ttak_mem_tree_find_node(&tree, p));
 	ASSERT_EQ(tu_live_blocks(), 0);
 	ttak_mem_tree_destroy(&tree);
+}
+
+/*
+ * A node expiring at N is kept by cleanups at N - 1 and N and taken at
+ * N + 1: the boundary of ttak_mem_access(), so a block the tree keeps is
+ * one its owner may still access. FOREVER never, 0 at once.
+ */
+TU_TEST(tree_expiry_boundary_is_inclusive)
+{
+	static const u64 expiries[] = { 1, 2, 77, 100000 };
+	ttak_mem_tree_t tree;
+	size_t i;
+
+	quiet_tree(&tree);
+	for (i = 0; i < ARRAY_SIZE(expiries); i++) {
+		u64 n = expiries[i];
+		void *p = ttak_mem_alloc(8, n, 0);
+		ttak_mem_node_t *node;
+
+		ASSERT_NOT_NULL(p);
+		node = ttak_mem_tree_add(&tree, p, 8, n, false);
+		ASSERT_NOT_NULL(node);
+		ttak_mem_node_release(node);
+		ttak_mem_tree_perform_cleanup(&tree, n - 1);
+		CHECK_PTR_EQ(ttak_mem_tree_find_node(&tree, p), node);
+		ttak_mem_tree_perform_cleanup(&tree, n);
+		CHECK_PTR_EQ(ttak_mem_tree_find_node(&tree, p), node);
+		CHECK_PTR_EQ(ttak_mem_access(p, n), p);
+		ttak_mem_tree_perform_cleanup(&tree, n + 1);
+		CHECK_NULL(ttak_mem_tree_find_node(&tree, p));
+		CHECK_EQ(tu_live_blocks(), 0);
+		CHECK_EQ(tree_pressure(&tree), 0);
+	}
+	ttak_mem_tree_destroy(&tree);
+	ASSERT_EQ(tu_live_blocks(), 0);
 }
 
 TU_TEST(tree_cleanup_bad_input_is_einval)
@@ -2780,7 +2850,8 @@ static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(mem_usage_counts_blocks_and_bytes),
 	TU_CASE(mem_access_returns_live_block),
 	TU_CASE(mem_access_after_expiry_is_etimedout),
-	TU_CASE(mem_zero_lifetime_expires_at_once),
+	TU_CASE(mem_zero_lifetime_is_valid_only_at_its_tick),
+	TU_CASE(mem_expiry_boundary_is_inclusive),
 	TU_CASE(mem_forever_never_expires),
 	TU_CASE(mem_expiry_saturates_instead_of_wrapping),
 	TU_CASE(mem_no_direct_access_is_eperm),
@@ -2815,6 +2886,7 @@ static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(tree_cleanup_frees_expired_unreferenced_blocks),
 	TU_CASE(tree_forever_is_never_cleaned),
 	TU_CASE(tree_expiry_zero_is_cleaned_at_tick_zero),
+	TU_CASE(tree_expiry_boundary_is_inclusive),
 	TU_CASE(tree_cleanup_bad_input_is_einval),
 	TU_CASE(tree_pressure_is_exact_and_returns_to_zero),
 	TU_CASE(tree_report_pressure_counts_until_next_cleanup),

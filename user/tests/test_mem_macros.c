@@ -78,12 +78,16 @@ static bool expect(int fn, size_t size, uint64_t lifetime, uint64_t now,
 	return ok;
 }
 
-/* A block from a macro works: direct access allowed, lifetime as given. */
+/*
+ * A block from a macro works: direct access allowed, lifetime as given
+ * (valid through now + lifetime, expired one tick later).
+ */
 static void usable(void *p, uint64_t now, uint64_t lifetime)
 {
 	CHECK_NOT_NULL(p);
 	CHECK_PTR_EQ(ttak_mem_access(p, now), p);
-	CHECK_NULL(ttak_mem_access(p, now + lifetime));
+	CHECK_PTR_EQ(ttak_mem_access(p, now + lifetime), p);
+	CHECK_NULL(ttak_mem_access(p, now + lifetime + 1));
 	ttak_mem_free(p);
 }
 
@@ -130,8 +134,8 @@ TEST(realloc_macros_pass_api_arguments)
 		ASSERT_NOT_NULL(p);					\
 		CHECK_PTR_EQ(last.ptr, old);				\
 		expect(2, n, lt, now, root, fl, #call);			\
-		CHECK_PTR_EQ(ttak_mem_access(p, now), p);		\
-		CHECK_NULL(ttak_mem_access(p, (now) + (lt)));		\
+		CHECK_PTR_EQ(ttak_mem_access(p, (now) + (lt)), p);	\
+		CHECK_NULL(ttak_mem_access(p, (now) + (lt) + 1));	\
 	} while (0)
 	STEP(ttak_mem_realloc(p, 20, 200, 1), 20, 200, 1, false,
 	     TTAK_MEM_DEFAULT);

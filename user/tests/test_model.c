@@ -402,7 +402,7 @@ static bool tree_step(struct world *w, uint64_t *s, unsigned int op)
 {
 	struct blk_model *b = &w->blk[rnd(s, MAX_BLOCKS)];
 	static const uint64_t expiry[] = { 0, 0, 5, FOREVER };
-	static const uint64_t nows[] = { 0, 3, 10 };
+	static const uint64_t nows[] = { 0, 3, 5, 6, 10 };
 	unsigned int i;
 	uint64_t now;
 
@@ -466,13 +466,14 @@ static bool tree_step(struct world *w, uint64_t *s, unsigned int op)
 		ttak_mem_free(b->p);
 		return true;
 	case 5:		/* cleanup at a random tick */
-		now = nows[rnd(s, 3)];
+		now = nows[rnd(s, 5)];
 		ttak_mem_tree_perform_cleanup(&w->tree, now);
 		for (i = 0; i < MAX_BLOCKS; i++) {
 			struct blk_model *o = &w->blk[i];
 
+			/* valid through its expiry tick; 0 is at once */
 			if (!o->indexed || o->refs || o->expires == FOREVER ||
-			    o->expires > now)
+			    (o->expires && now <= o->expires))
 				continue;
 			o->indexed = false;
 			node_gone(w, &w->tp, true, o->size);

@@ -45,7 +45,10 @@ typedef enum {
  * @is_root: recorded; root blocks are owned by the caller for ever.
  * @flags: ttak_mem_flags_t bits; unknown bits are refused.
  *
- * The block expires at @now_tick + @lifetime_ticks (saturating).
+ * The block's expiry is @now_tick + @lifetime_ticks (saturating): it is
+ * valid while the tick is at most that, and expired only after it, so a
+ * lifetime of 0 is valid at @now_tick itself and expired from the next
+ * tick on.
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
  * Return: the block, or NULL (errno EINVAL or ENOMEM in user space).
@@ -120,8 +123,8 @@ void ttak_mem_freep(void **ptr);
  *
  * Context: any thread; in the kernel, any context (process, softirq,
  * hardirq): the block registry's locks are taken with interrupts off.
- * Return: @ptr if it is a live, intact, unexpired block allocated with
- * allow_direct; NULL otherwise (errno EINVAL for NULL, EFAULT for a
+ * Return: @ptr if it is a live, intact, unexpired (@now_tick at most its
+ * expiry tick) block allocated with allow_direct; NULL otherwise (errno EINVAL for NULL, EFAULT for a
  * pointer that is no live block or a corrupted one, ETIMEDOUT, EPERM).
  */
 void *ttak_mem_access(void *ptr, uint64_t now_tick);

@@ -114,8 +114,9 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree);
  * @tree: the tree.
  * @ptr: the block; must not be tracked by @tree already.
  * @size: its size in bytes.
- * @expires_tick: tick after which an unreferenced node may be freed;
- *	0 means at once, __TTAK_UNSAFE_MEM_FOREVER__ never.
+ * @expires_tick: last tick at which the node is still valid: once
+ *	unreferenced it may be freed from the next tick on; 0 means at once,
+ *	__TTAK_UNSAFE_MEM_FOREVER__ never.
  * @is_root: recorded in the node.
  *
  * Context: user space: any thread. Kernel: process context, may sleep.
@@ -244,7 +245,8 @@ void ttak_mem_tree_set_manual_cleanup(ttak_mem_tree_t *tree,
 /**
  * ttak_mem_tree_perform_cleanup() - Flush expired unreferenced nodes.
  * @tree: the tree.
- * @now: current tick; nodes with expires_tick <= @now (or 0) qualify.
+ * @now: current tick; nodes with expires_tick < @now, or expires_tick 0,
+ *	qualify (a node expiring at @now is still valid at @now).
  *
  * Costs O(garbage), not O(nodes). Qualifying nodes leave the index at
  * once; their blocks are freed as soon as no epoch reader can hold them,
