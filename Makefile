@@ -5,7 +5,10 @@
 #   make                  libttak (static + shared), tutorials, benches,
 #                         and ttak.ko when kernel headers are installed
 #   make check            every test tier (see README.md)
-#   make install PREFIX=  library, headers and libttak.pc
+#   make install PREFIX=  library, headers, libttak.pc and man pages
+#   make man              man pages into build/man (tools/packaging/gen-man.sh)
+#   make deb              ttak-dkms, libttak0, libttak-dev .debs into build/deb
+#                         (tools/packaging/make-deb.sh)
 #   make module KDIR=...  the kernel module against a given build tree
 #                         (TTAK_TESTS=y: the test modules in kernel/tests/
 #                         too; only ttak.ko is ever built without it)
@@ -21,6 +24,7 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
 CC         ?= cc
 FLAVOUR    ?= plain
 BUILD      ?= build/$(FLAVOUR)
@@ -52,7 +56,7 @@ SHARED_LIB := $(BUILD)/libttak.so.$(VERSION)
 HEADERS    := $(shell find include/ttak -name '*.h')
 
 .PHONY: all lib tutorials bench bench-build check-bench module \
-	modules_install check check-user demo install uninstall clean
+	modules_install check check-user demo install uninstall clean man deb
 
 all: lib tutorials bench-build
 	@if [ -d "$(KDIR)" ]; then $(MAKE) module; \
@@ -77,7 +81,7 @@ $(STATIC_LIB): $(LIB_OBJ)
 LIB_MAP    := user/lib/libttak.map
 
 $(SHARED_LIB): $(LIB_PIC) $(LIB_MAP)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libttak.so.0 \
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-soname,libttak.so.0 \
 		-Wl,--version-script=$(LIB_MAP) $(LIB_PIC) -o $@ $(LDLIBS)
 	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so.0
 	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so
@@ -118,7 +122,18 @@ modules_install:
 check:
 	@tools/testing/check.sh
 
-install: lib
+# section 3 from the headers' kernel-doc (the kernel's scripts/kernel-doc,
+# extracted from linux-source-6.12 into a cache), section 7 by hand
+man: build/man/man7/ttak.7
+
+build/man/man7/ttak.7: $(HEADERS) tools/packaging/gen-man.sh tools/packaging/ttak.7
+	tools/packaging/gen-man.sh build/man
+
+# Debian packages from a scratch copy of the tree (debhelper, dh-dkms)
+deb:
+	tools/packaging/make-deb.sh
+
+install: lib man
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
@@ -129,6 +144,9 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    user/lib/libttak.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libttak.pc
+	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 build/man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 build/man/man7/ttak.7 $(DESTDIR)$(MANDIR)/man7/
 	@# a system-wide install must be found by the dynamic linker at once
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
 	    command -v ldconfig >/dev/null; then ldconfig; fi
@@ -136,6 +154,8 @@ install: lib
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ttak
 	rm -f $(DESTDIR)$(LIBDIR)/libttak.* $(DESTDIR)$(LIBDIR)/pkgconfig/libttak.pc
+	rm -f $(DESTDIR)$(MANDIR)/man3/ttak_*.3 $(DESTDIR)$(MANDIR)/man7/ttak.7 \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard build/man/man3/*.3)))
 
 clean:
 	rm -rf build

@@ -12,6 +12,7 @@ PKGS=(
 	linux-headers-6.12-amd64 linux-image-6.12-amd64 linux-source-6.12
 	qemu-system-x86 busybox-static cpio kmod sparse
 	flex bison bc libelf-dev libssl-dev xz-utils
+	debhelper dh-dkms dkms dpkg-dev lintian man-db
 )
 
 missing=()
