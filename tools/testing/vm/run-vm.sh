@@ -74,6 +74,10 @@
 #                          ${XDG_CACHE_HOME:-~/.cache}/ttak)
 #   TTAK_LINUX_TARBALL     default /usr/src/linux-source-6.12.tar.xz
 #   TTAK_VM_MODULE_SRC     module dir to build instead of <repo>/kernel
+#   TTAK_VM_MODULE         --demo only: boot this prebuilt ttak.ko (.ko,
+#                          .ko.xz, .ko.gz or .ko.zst, e.g. the one DKMS
+#                          installed) instead of building one; its
+#                          vermagic must name the target's release
 #   TTAK_VM_SELFTESTS_SRC  selftests dir instead of <repo>/tools/testing/selftests/ttak
 #   TTAK_VM_EXTRA_INIT     same as --extra-init
 #   TTAK_VM_APPEND         same as --append
@@ -294,6 +298,21 @@ copy_sources() {
 copy_sources "$mod_src" "$work/src/kernel"
 [ ! -d "$repo/include" ] || copy_sources "$repo/include" "$work/src/include"
 mlog=$work/module-build.log
+if [ -n "${TTAK_VM_MODULE:-}" ]; then
+	[ $demo -eq 1 ] || die "TTAK_VM_MODULE goes with --demo only"
+	[ -r "$TTAK_VM_MODULE" ] || die "cannot read TTAK_VM_MODULE=$TTAK_VM_MODULE"
+	ko=$work/src/kernel/ttak.ko
+	case $TTAK_VM_MODULE in
+	*.xz) xz -dc "$TTAK_VM_MODULE" >"$ko" ;;
+	*.gz) gzip -dc "$TTAK_VM_MODULE" >"$ko" ;;
+	*.zst) zstd -qdc "$TTAK_VM_MODULE" >"$ko" ;;
+	*) cp "$TTAK_VM_MODULE" "$ko" ;;
+	esac || die "cannot unpack $TTAK_VM_MODULE"
+	magic=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d ' ' -f 1)
+	[ "$magic" = "$kd_rel" ] ||
+		die "$TTAK_VM_MODULE is for '$magic', the guest runs '$kd_rel'"
+	say "prebuilt $TTAK_VM_MODULE (vermagic $magic), not building"
+else
 # TTAK_TESTS=y: the test and bench modules in kernel/tests/ too (the demo
 # needs ttak.ko alone).
 tests=y
@@ -312,6 +331,7 @@ fi
 kos=$(cd "$work/src/kernel" && find . -name '*.ko' | sort | tr '\n' ' ')
 [ -n "$kos" ] || die "module build produced no .ko files; see $mlog"
 say "built $kos"
+fi
 
 # --- Selftests -------------------------------------------------------------
 
