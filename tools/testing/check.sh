@@ -7,6 +7,10 @@
 #   user      libttak suite plain / ASan+UBSan / TSan / clang, lesson 40
 #             under valgrind, install + pkg-config (user/tests/check-user.sh)
 #   bench     a seconds-long smoke run of every benchmark (counts as one)
+#   package   make deb, apt-get install the three packages, DKMS builds
+#             for every kernel with headers, the installed ttak.ko in a
+#             6.12 guest, lesson 40 and man pages from the packages, purge
+#             (tools/testing/check-packages.sh; TTAK_SKIP_PACKAGES=1)
 #   kernel    kselftest in QEMU on Debian 6.1 and 6.12 at 2 and 8 guest
 #             CPUs, then the debug kernel
 #             (tools/testing/run-kernel-tiers.sh; TTAK_SKIP_VM=1 and
@@ -65,6 +69,7 @@ run() {
 
 run user make --no-print-directory check-user
 run bench make --no-print-directory check-bench
+run package tools/testing/check-packages.sh
 if [ -x tools/testing/run-kernel-tiers.sh ]; then
 	run kernel tools/testing/run-kernel-tiers.sh
 fi
