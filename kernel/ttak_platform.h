@@ -176,6 +176,12 @@ static inline u64 ttak_plat_now_ns(void)
 #define ttak_plat_err(fmt, ...) \
 	pr_err_ratelimited("ttak: " fmt, ##__VA_ARGS__)
 
+/*
+ * Allocation trace lines (ttak_mem_set_trace()): none in the kernel yet;
+ * the format is still checked and nothing is evaluated.
+ */
+#define ttak_plat_trace(fmt, ...)	no_printk(fmt, ##__VA_ARGS__)
+
 static inline void ttak_plat_wait_relax(void)
 {
 	usleep_range(100, 200);

@@ -14,6 +14,7 @@
  * canary (TTAK_MEM_STRICT_CHECK) catches overruns.
  */
 #include "ttak_core.h"
+#include <ttak/mem/epoch_gc.h>
 #include <ttak/timing/timing.h>
 
 #define TTAK_BLOCK_MAGIC	0x7474616b626c6b31ULL	/* "ttakblk1" */
@@ -21,8 +22,13 @@
 #define TTAK_MEM_KNOWN_FLAGS	(TTAK_MEM_HUGE_PAGES | TTAK_MEM_CACHE_ALIGNED | \
 				 TTAK_MEM_STRICT_CHECK | TTAK_MEM_LOW_PRIORITY)
 #define TTAK_HUGE_MIN		(2UL << 20)
+#define TTAK_DANGER_MAGIC	0x7474616b64616e67ULL	/* "ttakdang" */
+/* one JSON object a line (ttak_mem_set_trace()) */
+#define TTAK_TRACE_ALLOC	"{\"event\":\"alloc\",\"ptr\":\"%p\",\"size\":%zu," \
+				"\"now\":%llu,\"expires\":%llu,\"root\":%d,\"flags\":%u}"
 
 struct ttak_block {
+	u32 tree_refs;			/* mem trees tracking it (stripe lock) */
 	void *raw;
 	size_t size;
 	u64 expires_tick;
@@ -42,6 +48,14 @@ struct ttak_registry_stripe {
 };
 
 static struct ttak_registry_stripe ttak_registry[TTAK_REGISTRY_STRIPES];
+
+/* ttak_mem_set_trace(): read on every allocation and free */
+static ttak_atomic_u32_t ttak_trace_on;
+
+static bool ttak_tracing(void)
+{
+	return ttak_unlikely(ttak_a32_read(&ttak_trace_on));
+}
 
 static struct ttak_registry_stripe *ttak_stripe_of(const void *ptr)
 {
@@ -159,6 +173,7 @@ void *__ttak_mem_alloc(size_t size, u64 lifetime_ticks, u64 now_tick,
 	b->is_volatile = is_volatile;
 	b->allow_direct = allow_direct;
 	b->is_root = is_root;
+	b->tree_refs = 0;
 	b->raw_size = raw_size;
 	b->check = ttak_block_check(b);
 	if (flags & TTAK_MEM_STRICT_CHECK) {
@@ -182,6 +197,11 @@ void *__ttak_mem_alloc(size_t size, u64 lifetime_ticks, u64 now_tick,
 	}
 	stripe->bytes += size;
 	ttak_unlock_irqrestore(&stripe->lock, irqflags);
+	if (ttak_tracing())
+		ttak_plat_trace(TTAK_TRACE_ALLOC, (void *)user, size,
+				(unsigned long long)now_tick,
+				(unsigned long long)b->expires_tick,
+				is_root ? 1 : 0, (unsigned int)flags);
 	return (void *)user;
 }
 
@@ -196,13 +216,29 @@ void *ttak_mem_alloc_safe(size_t size, u64 lifetime_ticks, u64 now_tick,
 }
 EXPORT_SYMBOL_GPL(ttak_mem_alloc_safe);
 
-/* 0, or -EFAULT: no live block, or a corrupted one (nothing freed) */
-static int __ttak_mem_free(void *ptr)
+/*
+ * A dirty block (tt_inspect_dirty_pointers()): intact, expired at @now
+ * and tracked by no mem tree, whose cleanup would free it once more.
+ * Stripe locked; silent, the free that follows reports corruption.
+ */
+static bool ttak_block_dirty(const struct ttak_block *b, u64 now)
+{
+	return b->check == ttak_block_check(b) && !b->tree_refs &&
+	       ttak_block_expired(b, now);
+}
+
+/*
+ * Free @ptr; with @only_dirty, only while it is dirty at @now (checked
+ * under the same lock as the free, so a tree add cannot slip between).
+ * 0, -EFAULT: no live block, or a corrupted one (nothing freed), or
+ * -EAGAIN: no longer dirty (nothing freed).
+ */
+static int ttak_mem_release(void *ptr, bool only_dirty, u64 now)
 {
 	struct ttak_registry_stripe *stripe = ttak_stripe_of(ptr);
 	unsigned long irqflags;
 	struct ttak_block *b;
-	size_t raw_size;
+	size_t raw_size, size;
 	void *raw;
 	int err;
 
@@ -210,11 +246,15 @@ static int __ttak_mem_free(void *ptr)
 	b = ttak_ptr_hash_find(&stripe->index, ptr);
 	if (!b) {
 		ttak_unlock_irqrestore(&stripe->lock, irqflags);
+		if (only_dirty)
+			return -EAGAIN;		/* freed by its owner meanwhile */
 		ttak_plat_err("free of %p: not a live ttak block (foreign pointer or double free)\n",
 			      ptr);
 		return -EFAULT;
 	}
 	err = ttak_block_verify(ptr, b);
+	if (!err && only_dirty && !ttak_block_dirty(b, now))
+		err = -EAGAIN;
 	if (err) {
 		/* keep it: freeing through a corrupted header corrupts more */
 		ttak_unlock_irqrestore(&stripe->lock, irqflags);
@@ -224,10 +264,20 @@ static int __ttak_mem_free(void *ptr)
 	stripe->bytes -= b->size;
 	raw = b->raw;
 	raw_size = b->raw_size;
+	size = b->size;
 	b->check = 0;		/* a stale copy of the pointer fails verification */
 	ttak_unlock_irqrestore(&stripe->lock, irqflags);
 	ttak_plat_block_free(raw, raw_size);
+	if (ttak_tracing())
+		ttak_plat_trace("{\"event\":\"%s\",\"ptr\":\"%p\",\"size\":%zu}",
+				only_dirty ? "autoclean" : "free", ptr, size);
 	return 0;
+}
+
+/* 0, or -EFAULT: no live block, or a corrupted one (nothing freed) */
+static int __ttak_mem_free(void *ptr)
+{
+	return ttak_mem_release(ptr, false, 0);
 }
 
 void ttak_mem_free(void *ptr)
@@ -287,6 +337,275 @@ void *ttak_mem_access(void *ptr, uint64_t now_tick)
 	return ttak_report(__ttak_mem_access(ptr, now_tick)) ? ptr : NULL;
 }
 EXPORT_SYMBOL_GPL(ttak_mem_access);
+
+void *ttak_mem_access_bridge(void *ptr, u64 now_tick)
+{
+	return ttak_mem_access(ptr, now_tick);
+}
+EXPORT_SYMBOL_GPL(ttak_mem_access_bridge);
+
+/* Count a mem tree's hold on @ptr (+1 at add, -1 at remove). */
+void ttak_mem_block_track(const void *ptr, int delta)
+{
+	struct ttak_registry_stripe *stripe = ttak_stripe_of(ptr);
+	unsigned long irqflags;
+	struct ttak_block *b;
+
+	ttak_lock_irqsave(&stripe->lock, irqflags);
+	b = ttak_ptr_hash_find(&stripe->index, ptr);
+	/* not ours (the tree's owner broke its contract): nothing to count */
+	if (b && (delta > 0 || b->tree_refs))
+		b->tree_refs += delta;
+	ttak_unlock_irqrestore(&stripe->lock, irqflags);
+}
+
+/* --- fast and dangerous allocation ---------------------------------- */
+
+static void *__ttak_fastalloc(ttak_epoch_gc_t *gc, size_t size,
+			      u64 lifetime_ticks, u64 now_tick)
+{
+	ttak_mem_node_t *node;
+	void *p;
+
+	if (!gc || !gc->tree.initialized)
+		return ERR_PTR(-EINVAL);
+	p = __ttak_mem_alloc(size, lifetime_ticks, now_tick, false, false,
+			     true, false, TTAK_MEM_DEFAULT);
+	if (IS_ERR(p))
+		return p;
+	node = __ttak_epoch_gc_register(gc, p, size);
+	if (IS_ERR(node)) {
+		__ttak_mem_free(p);
+		return ERR_PTR(PTR_ERR(node));
+	}
+	return p;
+}
+
+void *ttak_fastalloc(ttak_epoch_gc_t *gc, size_t size, u64 lifetime_ticks,
+		     u64 now_tick)
+{
+	return ttak_report_ptr(__ttak_fastalloc(gc, size, lifetime_ticks,
+						now_tick));
+}
+EXPORT_SYMBOL_GPL(ttak_fastalloc);
+
+void *ttak_fastcalloc(ttak_epoch_gc_t *gc, size_t size, u64 lifetime_ticks,
+		      u64 now)
+{
+	/* tracked blocks are zeroed already */
+	return ttak_fastalloc(gc, size, lifetime_ticks, now);
+}
+EXPORT_SYMBOL_GPL(ttak_fastcalloc);
+
+/*
+ * An untracked block keeps only what its free needs, just below the
+ * pointer: the allocation, its size and a check word.
+ */
+struct ttak_danger {
+	void *raw;
+	size_t raw_size;
+	u64 check;
+};
+
+static void *__ttak_dangerous_alloc(size_t size)
+{
+	struct ttak_danger *d;
+	size_t raw_size;
+	uintptr_t user;
+	void *raw;
+
+	if (!size || size > (size_t)-1 / 2)
+		return ERR_PTR(-EINVAL);
+	/* the allocator promises 8-byte alignment at least, as above */
+	raw_size = sizeof(*d) + TTAK_CACHE_LINE_SIZE - 1 + size;
+	raw = ttak_plat_block_alloc(raw_size);
+	if (!raw)
+		return ERR_PTR(-ENOMEM);
+	user = ((uintptr_t)raw + sizeof(*d) + TTAK_CACHE_LINE_SIZE - 1) &
+	       ~(uintptr_t)(TTAK_CACHE_LINE_SIZE - 1);
+	memset((void *)user, 0, size);
+	d = (struct ttak_danger *)user - 1;
+	d->raw = raw;
+	d->raw_size = raw_size;
+	d->check = TTAK_DANGER_MAGIC ^ (u64)user;
+	if (ttak_tracing())
+		ttak_plat_trace("{\"event\":\"dangerous_alloc\",\"ptr\":\"%p\",\"size\":%zu}",
+				(void *)user, size);
+	return (void *)user;
+}
+
+void *ttak_dangerous_alloc(size_t size)
+{
+	return ttak_report_ptr(__ttak_dangerous_alloc(size));
+}
+EXPORT_SYMBOL_GPL(ttak_dangerous_alloc);
+
+void *ttak_dangerous_calloc(size_t nmemb, size_t size)
+{
+	if (size && nmemb > (size_t)-1 / size) {
+		ttak_report(-EOVERFLOW);
+		return NULL;
+	}
+	return ttak_dangerous_alloc(nmemb * size);
+}
+EXPORT_SYMBOL_GPL(ttak_dangerous_calloc);
+
+static bool ttak_block_is_live(const void *ptr)
+{
+	struct ttak_registry_stripe *stripe = ttak_stripe_of(ptr);
+	unsigned long irqflags;
+	bool live;
+
+	ttak_lock_irqsave(&stripe->lock, irqflags);
+	live = ttak_ptr_hash_find(&stripe->index, ptr);
+	ttak_unlock_irqrestore(&stripe->lock, irqflags);
+	return live;
+}
+
+/* 0, -EINVAL: a tracked block, -EFAULT: no dangerous block */
+static int __ttak_dangerous_free(void *ptr)
+{
+	struct ttak_danger *d = (struct ttak_danger *)ptr - 1;
+
+	if (ttak_block_is_live(ptr)) {
+		ttak_plat_err("dangerous free of %p: a tracked block (use ttak_mem_free)\n",
+			      ptr);
+		return -EINVAL;
+	}
+	if ((uintptr_t)ptr % TTAK_CACHE_LINE_SIZE ||
+	    d->check != (TTAK_DANGER_MAGIC ^ (u64)(uintptr_t)ptr)) {
+		ttak_plat_err("dangerous free of %p: not from ttak_dangerous_alloc\n",
+			      ptr);
+		return -EFAULT;
+	}
+	d->check = 0;
+	ttak_plat_block_free(d->raw, d->raw_size);
+	if (ttak_tracing())
+		ttak_plat_trace("{\"event\":\"dangerous_free\",\"ptr\":\"%p\"}",
+				ptr);
+	return 0;
+}
+
+void ttak_dangerous_free(void *ptr)
+{
+	if (ptr)
+		ttak_report(__ttak_dangerous_free(ptr));
+}
+EXPORT_SYMBOL_GPL(ttak_dangerous_free);
+
+/* --- dirty pointers ---------------------------------------------------- */
+
+/*
+ * The dirty blocks at @now: a new array (ttak_plat_alloc(), so free() in
+ * user space, kvfree() in the kernel) or NULL with *@count 0 when there
+ * are none, or ERR_PTR(-ENOMEM). Sized from the block count first; the
+ * registry may grow meanwhile, so a full array means: again, larger.
+ */
+static void **ttak_dirty_collect(u64 now, size_t *count)
+{
+	size_t blocks, bytes, cap, n, i, s;
+	bool full;
+	void **arr;
+
+	*count = 0;
+	ttak_mem_core_usage(&blocks, &bytes);
+	cap = blocks + 16;
+	for (;;) {
+		if (cap > (size_t)-1 / sizeof(*arr))
+			return ERR_PTR(-ENOMEM);
+		arr = ttak_plat_alloc(cap * sizeof(*arr));
+		if (!arr)
+			return ERR_PTR(-ENOMEM);
+		n = 0;
+		full = false;
+		for (s = 0; s < TTAK_REGISTRY_STRIPES && !full; s++) {
+			struct ttak_registry_stripe *st = &ttak_registry[s];
+			unsigned long irqflags;
+
+			ttak_lock_irqsave(&st->lock, irqflags);
+			for (i = 0; i < ttak_ptr_hash_capacity(&st->index); i++) {
+				struct ttak_block *b;
+
+				b = ttak_ptr_hash_entry_at(&st->index, i);
+				if (!b || !ttak_block_dirty(b, now))
+					continue;
+				if (n == cap) {
+					full = true;
+					break;
+				}
+				arr[n++] = b + 1;	/* the user pointer */
+			}
+			ttak_unlock_irqrestore(&st->lock, irqflags);
+		}
+		if (!full)
+			break;
+		ttak_plat_free(arr);
+		cap *= 2;
+	}
+	if (!n) {
+		ttak_plat_free(arr);
+		return NULL;
+	}
+	*count = n;
+	return arr;
+}
+
+static void **__tt_dirty(u64 now_tick, size_t *count_out, bool clean)
+{
+	size_t n, i, kept = 0;
+	void **arr;
+
+	if (!count_out)
+		return ERR_PTR(-EINVAL);
+	arr = ttak_dirty_collect(now_tick, &n);
+	if (!arr || IS_ERR(arr) || !clean) {
+		*count_out = n;
+		return arr;
+	}
+	for (i = 0; i < n; i++)
+		if (!ttak_mem_release(arr[i], true, now_tick))
+			arr[kept++] = arr[i];
+	*count_out = kept;
+	if (!kept) {
+		ttak_plat_free(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+void **tt_inspect_dirty_pointers(u64 now_tick, size_t *count_out)
+{
+	return ttak_report_ptr(__tt_dirty(now_tick, count_out, false));
+}
+EXPORT_SYMBOL_GPL(tt_inspect_dirty_pointers);
+
+void **tt_autoclean_and_inspect(u64 now_tick, size_t *count_out)
+{
+	return ttak_report_ptr(__tt_dirty(now_tick, count_out, true));
+}
+EXPORT_SYMBOL_GPL(tt_autoclean_and_inspect);
+
+void tt_autoclean_dirty_pointers(u64 now_tick)
+{
+	size_t n;
+
+	ttak_plat_free(tt_autoclean_and_inspect(now_tick, &n));
+}
+EXPORT_SYMBOL_GPL(tt_autoclean_dirty_pointers);
+
+/* --- tracing ------------------------------------------------------------ */
+
+void ttak_mem_set_trace(int enable)
+{
+	ttak_a32_set(&ttak_trace_on, enable ? 1 : 0);
+}
+EXPORT_SYMBOL_GPL(ttak_mem_set_trace);
+
+int ttak_mem_is_trace_enabled(void)
+{
+	return ttak_a32_read(&ttak_trace_on) ? 1 : 0;
+}
+EXPORT_SYMBOL_GPL(ttak_mem_is_trace_enabled);
 
 /* Size of a live block, under its stripe lock: 0 or -EFAULT. */
 static int ttak_block_size(void *ptr, size_t *size)

@@ -25,6 +25,29 @@
 #define TTAK_TREE_DEFAULT_MAX_NS	TT_SECOND(1)
 
 /*
+ * What a new tree starts with (ttak_mem_configure_gc()). Each is read and
+ * written whole; a tree initialised during a configure call may get some
+ * old and some new values, all of them valid settings.
+ */
+static u64 ttak_gc_min_ns = TTAK_TREE_DEFAULT_MIN_NS;
+static u64 ttak_gc_max_ns = TTAK_TREE_DEFAULT_MAX_NS;
+static size_t ttak_gc_threshold = TTAK_TREE_DEFAULT_THRESHOLD;
+
+void ttak_mem_configure_gc(u64 min_interval_ns, u64 max_interval_ns,
+			   size_t pressure_threshold)
+{
+	if (min_interval_ns > max_interval_ns) {
+		ttak_plat_err("configure gc: min interval above max; refused\n");
+		ttak_report(-EINVAL);
+		return;
+	}
+	WRITE_ONCE(ttak_gc_min_ns, min_interval_ns);
+	WRITE_ONCE(ttak_gc_max_ns, max_interval_ns);
+	WRITE_ONCE(ttak_gc_threshold, pressure_threshold);
+}
+EXPORT_SYMBOL_GPL(ttak_mem_configure_gc);
+
+/*
  * Tree locks live in one striped table, not in the trees: fork() can
  * take every one of them (ttak_core_lock_at()) without a list of
  * trees, which a tree freed without ttak_mem_tree_destroy() would leave
@@ -99,12 +122,12 @@ void ttak_mem_tree_init(ttak_mem_tree_t *tree)
 		return;
 	memset(tree, 0, sizeof(*tree));
 	ttak_asize_set(&tree->garbage_pressure, 0);
-	ttak_asize_set(&tree->pressure_threshold, TTAK_TREE_DEFAULT_THRESHOLD);
+	ttak_asize_set(&tree->pressure_threshold, READ_ONCE(ttak_gc_threshold));
 	ttak_asize_set(&tree->pending_nodes, 0);
 	ttak_asize_set(&tree->pending_bytes, 0);
 	ttak_a64_set(&tree->freed_nodes, 0);
-	tree->min_interval_ns = TTAK_TREE_DEFAULT_MIN_NS;
-	tree->max_interval_ns = TTAK_TREE_DEFAULT_MAX_NS;
+	tree->min_interval_ns = READ_ONCE(ttak_gc_min_ns);
+	tree->max_interval_ns = READ_ONCE(ttak_gc_max_ns);
 	tree->last_cleanup_ns = ttak_get_tick_count_ns();
 	tree->initialized = true;
 }
@@ -145,8 +168,10 @@ static void ttak_node_unlink(ttak_mem_tree_t *tree, ttak_mem_node_t *node,
 	tree->bytes_tracked -= node->size;
 	node->unlinked = true;
 	node->on_garbage = charged;	/* reused as "charged" from now on */
-	if (!free_block)
+	if (!free_block) {
+		ttak_mem_block_track(node->ptr, -1);	/* the owner's again */
 		node->ptr = NULL;
+	}
 	ttak_asize_add(&tree->pending_nodes, 1);
 	ttak_asize_add(&tree->pending_bytes, node->size);
 }
@@ -266,6 +291,8 @@ ttak_mem_node_t *__ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 	node->tree = tree;
 	node->serial = ttak_core_new_id();
 	ttak_a32_set(&node->ref_count, 1);
+	/* counted before it is indexed: no dirty-pointer free in between */
+	ttak_mem_block_track(ptr, 1);
 
 	ttak_tree_lock(tree);
 	if (ttak_unlikely(ttak_ptr_hash_grow_target(&tree->index))) {
@@ -277,6 +304,7 @@ ttak_mem_node_t *__ttak_mem_tree_add(ttak_mem_tree_t *tree, void *ptr,
 		bool dup = ttak_ptr_hash_find(&tree->index, ptr);
 
 		ttak_tree_unlock(tree);
+		ttak_mem_block_track(ptr, -1);
 		ttak_plat_free(node);
 		return ERR_PTR(dup ? -EEXIST : -ENOMEM);
 	}

@@ -678,6 +678,400 @@ TU_TEST(mem_registry_matches_a_model_under_random_churn)
 	ASSERT_EQ(tu_live_bytes(), 0);
 }
 
+/* --- the rest of upstream's memory subset --------------------------- */
+
+TU_TEST(mem_minute_and_hour_are_nanoseconds)
+{
+	ASSERT_EQ(TT_MINUTE(1), 60ULL * TT_SECOND(1));
+	ASSERT_EQ(TT_MINUTE(3), 180000000000ULL);
+	ASSERT_EQ(TT_HOUR(1), 60ULL * TT_MINUTE(1));
+	ASSERT_EQ(TT_HOUR(2), 7200000000000ULL);
+	ASSERT_EQ(TT_HOUR(0), 0);
+}
+
+TU_TEST(mem_access_bridge_judges_like_access)
+{
+	char *p = ttak_mem_alloc(16, 10, 100);
+	char *q = ttak_mem_alloc_safe(16, 10, 100, false, false, false, false,
+				      TTAK_MEM_DEFAULT);
+
+	ASSERT(p && q);
+	ASSERT_PTR_EQ(ttak_mem_access_bridge(p, 110), p);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_mem_access_bridge(p, 111));
+	ASSERT_ERRNO(ETIMEDOUT);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_mem_access_bridge(q, 100));
+	ASSERT_ERRNO(EPERM);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_mem_access_bridge(NULL, 0));
+	ASSERT_ERRNO(EINVAL);
+	ttak_mem_free(p);
+	ttak_mem_free(q);
+	tu_quiet();
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_mem_access_bridge(p, 100));
+	ASSERT_ERRNO(EFAULT);
+}
+
+TU_TEST(mem_fastalloc_registers_with_the_gc)
+{
+	ttak_epoch_gc_t gc;
+	ttak_mem_node_t *node;
+	unsigned char *p, *z;
+
+	ttak_epoch_gc_init(&gc);
+	ttak_epoch_gc_manual_rotate(&gc, true);
+	p = ttak_fastalloc(&gc, 100, 50, 1000);
+	z = ttak_fastcalloc(&gc, 300, __TTAK_UNSAFE_MEM_FOREVER__, 1000);
+	ASSERT(p && z);
+	ASSERT(all_bytes(p, 100, 0));
+	ASSERT(all_bytes(z, 300, 0));
+	ASSERT_EQ(tu_live_blocks(), 2);
+	node = ttak_mem_tree_find_node(&gc.tree, p);
+	ASSERT_NOT_NULL(node);
+	ASSERT_EQ(TU_READ_U32(&node->ref_count), 1);
+	ASSERT_EQ(node->size, 100);
+	ASSERT_NOT_NULL(ttak_mem_tree_find_node(&gc.tree, z));
+	/* the block's own lifetime is the one given */
+	ASSERT_PTR_EQ(ttak_mem_access(p, 1050), p);
+	ASSERT_NULL(ttak_mem_access(p, 1051));
+	/* released and rotated: gone, the other one stays */
+	ttak_mem_node_release(node);
+	ttak_epoch_gc_rotate(&gc);
+	ASSERT_NULL(ttak_mem_tree_find_node(&gc.tree, p));
+	ASSERT_EQ(tu_live_blocks(), 1);
+	ttak_epoch_gc_destroy(&gc);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
+TU_TEST(mem_fastalloc_bad_input_leaves_nothing)
+{
+	ttak_epoch_gc_t gc;
+
+	tu_quiet();
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_fastalloc(NULL, 16, 10, 0));
+	ASSERT_ERRNO(EINVAL);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_fastcalloc(NULL, 16, 10, 0));
+	ASSERT_ERRNO(EINVAL);
+	ttak_epoch_gc_init(&gc);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_fastalloc(&gc, 0, 10, 0));
+	ASSERT_ERRNO(EINVAL);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_fastalloc(&gc, SIZE_MAX, 10, 0));
+	ASSERT_ERRNO(EINVAL);
+	ASSERT_EQ(tree_stats(&gc.tree).nodes, 0);
+	ttak_epoch_gc_destroy(&gc);
+	/* a destroyed GC takes nothing: no block is left behind */
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_fastalloc(&gc, 16, 10, 0));
+	ASSERT_ERRNO(EINVAL);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
+TU_TEST(mem_dangerous_alloc_is_zeroed_aligned_and_untracked)
+{
+	static const size_t sizes[] = { 1, 63, 64, 65, 1000, 70000 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		unsigned char *p = ttak_dangerous_alloc(sizes[i]);
+		unsigned int *c = ttak_dangerous_calloc(sizes[i], sizeof(*c));
+
+		ASSERT(p && c);
+		CHECK_EQ((uintptr_t)p % TTAK_CACHE_LINE_SIZE, 0);
+		CHECK_EQ((uintptr_t)c % TTAK_CACHE_LINE_SIZE, 0);
+		CHECK(all_bytes(p, sizes[i], 0));
+		CHECK(all_bytes(c, sizes[i] * sizeof(*c), 0));
+		memset(p, 0xa5, sizes[i]);
+		memset(c, 0x5a, sizes[i] * sizeof(*c));
+		/* no header, no registry: not a tracked block */
+		CHECK_EQ(tu_live_blocks(), 0);
+		tu_quiet();
+		CLEAR_ERRNO();
+		CHECK_NULL(ttak_mem_access(p, 0));
+		CHECK_ERRNO(EFAULT);
+		ttak_dangerous_free(p);
+		ttak_dangerous_free(c);
+	}
+	ttak_dangerous_free(NULL);
+}
+
+TU_TEST(mem_dangerous_bad_input_is_refused)
+{
+	void *t, *d;
+
+	tu_quiet();
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_dangerous_alloc(0));
+	ASSERT_ERRNO(EINVAL);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_dangerous_alloc(SIZE_MAX));
+	ASSERT_ERRNO(EINVAL);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_dangerous_calloc(SIZE_MAX / 2, 3));
+	ASSERT_ERRNO(EOVERFLOW);
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_dangerous_calloc(0, 8));
+	ASSERT_ERRNO(EINVAL);
+	/* a tracked block is not the dangerous free's, and survives it */
+	t = ttak_mem_alloc(64, 10, 0);
+	ASSERT_NOT_NULL(t);
+	CLEAR_ERRNO();
+	ttak_dangerous_free(t);
+	ASSERT_ERRNO(EINVAL);
+	ASSERT_PTR_EQ(ttak_mem_access(t, 0), t);
+	ASSERT_EQ(tu_live_blocks(), 1);
+	/* and the tracked free refuses an untracked block */
+	d = ttak_dangerous_alloc(64);
+	ASSERT_NOT_NULL(d);
+	CLEAR_ERRNO();
+	ttak_mem_free(d);
+	ASSERT_ERRNO(EFAULT);
+	ttak_dangerous_free(d);
+	ttak_mem_free(t);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
+static bool dirty_has(void **list, size_t n, const void *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == p)
+			return true;
+	return false;
+}
+
+/*
+ * Blocks at made-up ticks near 1000: nothing else alive (another
+ * module's block in the kernel) expires that early.
+ */
+TU_TEST(mem_dirty_pointers_are_the_expired_untracked_blocks)
+{
+	void *a = ttak_mem_alloc(10, 10, 1000);		/* expires 1010 */
+	void *b = ttak_mem_alloc(20, 20, 1000);		/* expires 1020 */
+	void *f = ttak_mem_alloc(30, __TTAK_UNSAFE_MEM_FOREVER__, 1000);
+	void *t = ttak_mem_alloc(40, 0, 1000);		/* expires 1000 */
+	ttak_mem_tree_t tree;
+	ttak_mem_node_t *node;
+	size_t n = 99;
+	void **list;
+
+	ASSERT(a && b && f && t);
+	quiet_tree(&tree);
+	node = ttak_mem_tree_add(&tree, t, 40, __TTAK_UNSAFE_MEM_FOREVER__,
+				 false);
+	ASSERT_NOT_NULL(node);
+
+	/* at 1000 nothing is expired: NULL and 0, not an error */
+	CLEAR_ERRNO();
+	ASSERT_NULL(tt_inspect_dirty_pointers(1000, &n));
+	ASSERT_EQ(n, 0);
+	ASSERT_ERRNO(0);
+
+	list = tt_inspect_dirty_pointers(1011, &n);
+	ASSERT_NOT_NULL(list);
+	CHECK(dirty_has(list, n, a));
+	CHECK(!dirty_has(list, n, b));
+	CHECK(!dirty_has(list, n, f));
+	CHECK(!dirty_has(list, n, t));	/* expired, but the tree's */
+	tu_free(list);
+
+	list = tt_inspect_dirty_pointers(UINT64_MAX, &n);
+	ASSERT_NOT_NULL(list);
+	CHECK(dirty_has(list, n, a) && dirty_has(list, n, b));
+	CHECK(!dirty_has(list, n, f) && !dirty_has(list, n, t));
+	tu_free(list);
+	/* inspecting frees nothing */
+	ASSERT_EQ(tu_live_blocks(), 4);
+
+	/* removed from its tree, the block is its owner's and dirty again */
+	ttak_mem_tree_remove(&tree, node);
+	list = tt_inspect_dirty_pointers(1001, &n);
+	ASSERT_NOT_NULL(list);
+	CHECK(dirty_has(list, n, t));
+	tu_free(list);
+
+	ttak_mem_tree_destroy(&tree);
+	ttak_mem_free(a);
+	ttak_mem_free(b);
+	ttak_mem_free(f);
+	ttak_mem_free(t);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
+TU_TEST(mem_autoclean_frees_only_what_is_dirty)
+{
+	void *a = ttak_mem_alloc(10, 10, 1000);
+	void *b = ttak_mem_alloc(20, 20, 1000);
+	void *f = ttak_mem_alloc(30, __TTAK_UNSAFE_MEM_FOREVER__, 1000);
+	void *t = ttak_mem_alloc(40, 0, 1000);
+	ttak_mem_tree_t tree;
+	ttak_mem_node_t *node;
+	size_t n;
+	void **list;
+
+	ASSERT(a && b && f && t);
+	quiet_tree(&tree);
+	node = ttak_mem_tree_add(&tree, t, 40, __TTAK_UNSAFE_MEM_FOREVER__,
+				 false);
+	ASSERT_NOT_NULL(node);
+
+	tt_autoclean_dirty_pointers(1010);	/* a is valid through 1010 */
+	ASSERT_EQ(tu_live_blocks(), 4);
+	tt_autoclean_dirty_pointers(1011);
+	ASSERT_EQ(tu_live_blocks(), 3);
+	tu_quiet();
+	CLEAR_ERRNO();
+	ASSERT_NULL(ttak_mem_access(a, 0));
+	ASSERT_ERRNO(EFAULT);
+
+	list = tt_autoclean_and_inspect(1021, &n);
+	ASSERT_NOT_NULL(list);
+	CHECK(dirty_has(list, n, b));
+	CHECK(!dirty_has(list, n, f) && !dirty_has(list, n, t));
+	tu_free(list);
+	ASSERT_EQ(tu_live_blocks(), 2);
+	/* nothing left to clean: NULL and 0 */
+	ASSERT_NULL(tt_autoclean_and_inspect(1021, &n));
+	ASSERT_EQ(n, 0);
+	/* the tree's block stays until its tree lets it go */
+	ASSERT_PTR_EQ(ttak_mem_tree_find_node(&tree, t), node);
+	ttak_mem_tree_destroy(&tree);
+	ttak_mem_free(f);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
+TU_TEST(mem_dirty_pointers_bad_input_is_einval)
+{
+	void *a = ttak_mem_alloc(10, 0, 1000);
+
+	ASSERT_NOT_NULL(a);
+	CLEAR_ERRNO();
+	ASSERT_NULL(tt_inspect_dirty_pointers(2000, NULL));
+	ASSERT_ERRNO(EINVAL);
+	CLEAR_ERRNO();
+	ASSERT_NULL(tt_autoclean_and_inspect(2000, NULL));
+	ASSERT_ERRNO(EINVAL);
+	/* a refusal frees nothing */
+	ASSERT_EQ(tu_live_blocks(), 1);
+	ttak_mem_free(a);
+}
+
+TU_TEST(mem_configure_gc_sets_what_new_trees_start_with)
+{
+	ttak_mem_tree_t before, after;
+	ttak_epoch_gc_t gc;
+
+	ttak_mem_tree_init(&before);
+	ttak_mem_configure_gc(TT_MILLI_SECOND(1), TT_MILLI_SECOND(2), 4096);
+	ttak_mem_tree_init(&after);
+	ttak_epoch_gc_init(&gc);
+	CHECK_EQ(tree_stats(&before).pressure_threshold, 1024 * 1024);
+	CHECK_EQ(tree_stats(&after).pressure_threshold, 4096);
+	CHECK_EQ(tree_stats(&gc.tree).pressure_threshold, 4096);
+	/* min above max: refused, the settings stay */
+	tu_quiet();
+	CLEAR_ERRNO();
+	ttak_mem_configure_gc(TT_SECOND(2), TT_SECOND(1), 77);
+	CHECK_ERRNO(EINVAL);
+	ttak_mem_tree_destroy(&after);
+	ttak_mem_tree_init(&after);
+	CHECK_EQ(tree_stats(&after).pressure_threshold, 4096);
+	/* back to the defaults (the kernel keeps them for the next case) */
+	ttak_mem_configure_gc(TT_MILLI_SECOND(10), TT_SECOND(1), 1024 * 1024);
+	ttak_epoch_gc_destroy(&gc);
+	ttak_mem_tree_destroy(&after);
+	ttak_mem_tree_destroy(&before);
+}
+
+TU_TEST(mem_trace_switch)
+{
+	void *p;
+
+	ASSERT_EQ(ttak_mem_is_trace_enabled(), 0);
+	ttak_mem_set_trace(7);
+	ASSERT_EQ(ttak_mem_is_trace_enabled(), 1);
+	/* tracing changes no result */
+	p = ttak_mem_alloc(8, 10, 0);
+	ASSERT_NOT_NULL(p);
+	ttak_mem_free(p);
+	ttak_mem_set_trace(0);
+	ASSERT_EQ(ttak_mem_is_trace_enabled(), 0);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
+/* Each scoped block is live inside its scope and freed when it ends. */
+TU_TEST(mem_scoped_macros_free_at_scope_exit)
+{
+	static const char src[32] = "scoped";
+	const ttak_mem_flags_t f = TTAK_MEM_CACHE_ALIGNED |
+				   TTAK_MEM_STRICT_CHECK;
+
+	{
+		ttak_mem_alloc_scoped(a, char *, 16, 10, 0);
+		ttak_root_alloc_scoped(b, char *, 16, 10, 0);
+		ttak_mem_alloc_with_flags_scoped(c, char *, 16, 10, 0, f);
+		ttak_root_alloc_with_flags_scoped(d, char *, 16, 10, 0, f);
+
+		ASSERT(a && b && c && d);
+		CHECK_EQ((uintptr_t)c % TTAK_CACHE_LINE_SIZE, 0);
+		CHECK_EQ((uintptr_t)d % TTAK_CACHE_LINE_SIZE, 0);
+		CHECK_PTR_EQ(ttak_mem_access(a, 10), a);
+		CHECK_NULL(ttak_mem_access(b, 11));
+		CHECK_EQ(tu_live_blocks(), 4);
+	}
+	ASSERT_EQ(tu_live_blocks(), 0);
+	{
+		ttak_mem_dup_scoped(a, char *, src, sizeof(src), 10, 0);
+		ttak_root_dup_scoped(b, char *, src, sizeof(src), 10, 0);
+		ttak_mem_dup_with_flags_scoped(c, char *, src, sizeof(src), 10,
+					       0, f);
+		ttak_root_dup_with_flags_scoped(d, char *, src, sizeof(src),
+						10, 0, f);
+
+		ASSERT(a && b && c && d);
+		CHECK_EQ(memcmp(a, src, sizeof(src)), 0);
+		CHECK_EQ(memcmp(d, src, sizeof(src)), 0);
+		CHECK_EQ(tu_live_blocks(), 4);
+	}
+	ASSERT_EQ(tu_live_blocks(), 0);
+	{
+		char *p1 = ttak_mem_alloc(8, 10, 0);
+		char *p2 = ttak_mem_alloc(8, 10, 0);
+		char *p3 = ttak_mem_alloc(8, 10, 0);
+		char *p4 = ttak_mem_alloc(8, 10, 0);
+
+		ASSERT(p1 && p2 && p3 && p4);
+		p1[0] = 'x';
+		{
+			ttak_mem_realloc_scoped(a, char *, p1, 100, 10, 0);
+			ttak_root_realloc_scoped(b, char *, p2, 100, 10, 0);
+			ttak_mem_realloc_with_flags_scoped(c, char *, p3, 100,
+							   10, 0, f);
+			ttak_root_realloc_with_flags_scoped(d, char *, p4, 100,
+							    10, 0, f);
+
+			ASSERT(a && b && c && d);
+			CHECK_EQ(a[0], 'x');
+			/* the old blocks went with the realloc */
+			CHECK_EQ(tu_live_blocks(), 4);
+		}
+		ASSERT_EQ(tu_live_blocks(), 0);
+	}
+	{
+		/* a failed call leaves NULL, and the cleanup ignores it */
+		ttak_mem_alloc_scoped(z, char *, 0, 10, 0);
+
+		CHECK_NULL(z);
+	}
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+
 /* --- mem tree ----------------------------------------------------------- */
 
 TU_TEST(tree_init_gives_empty_tree_with_defaults)
@@ -2872,6 +3266,18 @@ static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(mem_dup_of_a_tracked_block),
 	TU_CASE(mem_dup_bad_input_is_einval),
 	TU_CASE(mem_registry_matches_a_model_under_random_churn),
+	TU_CASE(mem_minute_and_hour_are_nanoseconds),
+	TU_CASE(mem_access_bridge_judges_like_access),
+	TU_CASE(mem_fastalloc_registers_with_the_gc),
+	TU_CASE(mem_fastalloc_bad_input_leaves_nothing),
+	TU_CASE(mem_dangerous_alloc_is_zeroed_aligned_and_untracked),
+	TU_CASE(mem_dangerous_bad_input_is_refused),
+	TU_CASE(mem_dirty_pointers_are_the_expired_untracked_blocks),
+	TU_CASE(mem_autoclean_frees_only_what_is_dirty),
+	TU_CASE(mem_dirty_pointers_bad_input_is_einval),
+	TU_CASE(mem_configure_gc_sets_what_new_trees_start_with),
+	TU_CASE(mem_trace_switch),
+	TU_CASE(mem_scoped_macros_free_at_scope_exit),
 
 	TU_CASE(tree_init_gives_empty_tree_with_defaults),
 	TU_CASE(tree_init_and_destroy_ignore_null_and_uninitialised),

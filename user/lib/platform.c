@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TTAK_BLOCK_CACHE_SLOTS	8
 #define TTAK_BLOCK_CACHE_MIN	1024		/* malloc's tcache has smaller */
@@ -169,6 +170,25 @@ void ttak_plat_report(const char *fmt, ...)
 	fputs("ttak: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+}
+
+void ttak_plat_trace(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n] = '\n';
+	/* one write: lines of concurrent threads do not interleave */
+	if (write(STDERR_FILENO, line, (size_t)n + 1) < 0)
+		return;
 }
 
 void ttak_plat_wait_relax(void)

@@ -218,6 +218,13 @@ static inline bool IS_ERR(const void *p)
 void ttak_plat_report(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
+/*
+ * One allocation trace line (ttak_mem_set_trace()) on stderr, written
+ * whole; TTAK_QUIET does not silence it: the program asked for it.
+ */
+void ttak_plat_trace(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
 /* A wait loop's pause between polls; may sleep. */
 void ttak_plat_wait_relax(void);
 #define ttak_might_sleep()	do { } while (0)

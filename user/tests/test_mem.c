@@ -218,3 +218,70 @@ TEST(concurrent_alloc_free_keeps_registry_consistent)
 	ASSERT_EQ(tt_live_bytes(), 0);
 }
 
+
+/* Count the lines of @out that contain @needle. */
+static int lines_with(const char *out, const char *needle)
+{
+	int n = 0;
+
+	while ((out = strstr(out, needle))) {
+		n++;
+		out += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * ttak_mem_set_trace(1): one JSON object a line on stderr for every
+ * allocation event, whole lines even from threads; off again, silence.
+ */
+TEST(trace_writes_one_json_line_per_event)
+{
+	char *p, *q, *d;
+	const char *out;
+	size_t n;
+
+	tt_capture_begin();
+	ttak_mem_set_trace(1);
+	p = ttak_mem_alloc(64, 10, 5);
+	q = ttak_root_alloc(32, 0, 5);
+	d = ttak_dangerous_alloc(100);
+	ttak_mem_free(p);
+	ttak_dangerous_free(d);
+	tt_autoclean_dirty_pointers(6);		/* q expired at 6 */
+	ttak_mem_set_trace(0);
+	p = ttak_mem_alloc(16, 10, 5);
+	ttak_mem_free(p);
+	out = tt_capture_end();
+	ASSERT(q && d);
+	ASSERT_EQ(lines_with(out, "{\"event\":\"alloc\","), 2);
+	ASSERT_EQ(lines_with(out, "\"size\":64,\"now\":5,\"expires\":15,\"root\":0,\"flags\":0}\n"), 1);
+	ASSERT_EQ(lines_with(out, "\"size\":32,\"now\":5,\"expires\":5,\"root\":1,\"flags\":0}\n"), 1);
+	ASSERT_EQ(lines_with(out, "{\"event\":\"free\","), 1);
+	ASSERT_EQ(lines_with(out, "{\"event\":\"autoclean\","), 1);
+	ASSERT_EQ(lines_with(out, "{\"event\":\"dangerous_alloc\","), 1);
+	ASSERT_EQ(lines_with(out, "{\"event\":\"dangerous_free\","), 1);
+	ASSERT_EQ(lines_with(out, "\n"), 6);
+	/* every line is an object */
+	ASSERT_EQ(lines_with(out, "}\n"), 6);
+	ASSERT_EQ(tt_live_blocks(), 0);
+	n = 0;
+	ASSERT_NULL(tt_inspect_dirty_pointers(UINT64_MAX, &n));
+	ASSERT_EQ(n, 0);
+}
+
+/* tt_inspect_dirty_pointers() hands out memory that free() takes. */
+TEST(dirty_pointer_list_is_freed_with_free)
+{
+	void *a = ttak_mem_alloc(8, 1, 1);
+	void **list;
+	size_t n = 0;
+
+	ASSERT_NOT_NULL(a);
+	list = tt_inspect_dirty_pointers(3, &n);
+	ASSERT_NOT_NULL(list);
+	ASSERT_EQ(n, 1);
+	ASSERT_PTR_EQ(list[0], a);
+	free(list);
+	ttak_mem_free(a);
+}

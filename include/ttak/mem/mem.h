@@ -16,6 +16,7 @@
 #define TTAK_MEM_H
 
 #include <ttak/types.h>
+#include <ttak/mem/epoch_gc.h>
 
 #define TTAK_CACHE_LINE_SIZE		64
 /* Lifetime that never expires. */
@@ -124,10 +125,191 @@ void ttak_mem_freep(void **ptr);
  * Context: any thread; in the kernel, any context (process, softirq,
  * hardirq): the block registry's locks are taken with interrupts off.
  * Return: @ptr if it is a live, intact, unexpired (@now_tick at most its
- * expiry tick) block allocated with allow_direct; NULL otherwise (errno EINVAL for NULL, EFAULT for a
- * pointer that is no live block or a corrupted one, ETIMEDOUT, EPERM).
+ * expiry tick) block allocated with allow_direct; NULL otherwise (errno
+ * EINVAL for NULL, EFAULT for a pointer that is no live block or a
+ * corrupted one, ETIMEDOUT, EPERM).
  */
 void *ttak_mem_access(void *ptr, uint64_t now_tick);
+
+/**
+ * ttak_mem_access_bridge() - ttak_mem_access(), always out of line.
+ * @ptr: a block from this allocator.
+ * @now_tick: the caller's current tick.
+ *
+ * For callers that must not depend on anything inline in this header
+ * (another compiler, a foreign-language binding). ttak_mem_access() is
+ * out of line already, so both give the same answer.
+ *
+ * Context: as ttak_mem_access().
+ * Return: as ttak_mem_access().
+ */
+void *ttak_mem_access_bridge(void *ptr, uint64_t now_tick);
+
+/**
+ * ttak_fastalloc() - Allocate a tracked block and register it with @gc.
+ * @gc: an initialised epoch GC.
+ * @size: bytes wanted; 0 is refused.
+ * @lifetime_ticks: lifetime of the block, as for ttak_mem_alloc_safe().
+ * @now_tick: the caller's current tick.
+ *
+ * ttak_mem_alloc() then ttak_epoch_gc_register() in one call: the block
+ * is zeroed, allows direct access and is tracked by @gc with one
+ * reference. Release that reference (ttak_mem_node_release() on
+ * ttak_mem_tree_find_node(&@gc->tree, block)) and the next rotation of
+ * @gc frees it; ttak_epoch_gc_destroy() frees it too. Do not
+ * ttak_mem_free() it yourself. When the registration fails the block is
+ * freed again: nothing is left behind.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
+ * Return: the block, or NULL (errno EINVAL for a NULL or destroyed @gc or
+ * a zero @size, ENOMEM).
+ */
+void *ttak_fastalloc(ttak_epoch_gc_t *gc, size_t size,
+		     uint64_t lifetime_ticks, uint64_t now_tick);
+
+/**
+ * ttak_fastcalloc() - ttak_fastalloc() of zero-filled memory.
+ * @gc: an initialised epoch GC.
+ * @size: bytes wanted; 0 is refused.
+ * @lifetime_ticks: lifetime of the block.
+ * @now: the caller's current tick.
+ *
+ * Every tracked block is zeroed already, so this is ttak_fastalloc()
+ * under the name upstream programs use for "I rely on the zeroes".
+ *
+ * Context: as ttak_fastalloc().
+ * Return: as ttak_fastalloc().
+ */
+void *ttak_fastcalloc(ttak_epoch_gc_t *gc, size_t size,
+		      uint64_t lifetime_ticks, uint64_t now);
+
+/**
+ * ttak_dangerous_alloc() - Untracked, zeroed, 64-byte aligned memory.
+ * @size: bytes wanted; 0 is refused.
+ *
+ * No ttak header check, no lifetime, no registry, no tree: the cheapest
+ * block ttak hands out, and the one nothing protects. ttak_mem_access()
+ * and ttak_mem_free() refuse it (it is no tracked block); only
+ * ttak_dangerous_free() frees it.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
+ * Return: the block (aligned to TTAK_CACHE_LINE_SIZE), or NULL (errno
+ * EINVAL for a zero or absurd @size, ENOMEM).
+ */
+void *ttak_dangerous_alloc(size_t size);
+
+/**
+ * ttak_dangerous_calloc() - ttak_dangerous_alloc() of @nmemb * @size bytes.
+ * @nmemb: number of elements.
+ * @size: bytes per element.
+ *
+ * Context: as ttak_dangerous_alloc().
+ * Return: the zeroed block, or NULL (errno EOVERFLOW when @nmemb * @size
+ * does not fit a size_t, EINVAL for a zero product, ENOMEM).
+ */
+void *ttak_dangerous_calloc(size_t nmemb, size_t size);
+
+/**
+ * ttak_dangerous_free() - Free a block of ttak_dangerous_alloc().
+ * @ptr: the block; NULL is a no-op.
+ *
+ * A tracked block (from ttak_mem_alloc_safe()) is recognised, refused
+ * (errno EINVAL) and left alone; a pointer whose hidden word below it is
+ * not the one ttak_dangerous_alloc() wrote is refused (errno EFAULT).
+ * Like free(), anything else (a foreign pointer, a second free) is
+ * undefined: untracked memory has no registry to ask.
+ *
+ * Context: as ttak_dangerous_alloc().
+ */
+void ttak_dangerous_free(void *ptr);
+
+/**
+ * tt_inspect_dirty_pointers() - List the tracked blocks expired at a tick.
+ * @now_tick: the tick to judge by; a block is expired once @now_tick is
+ *	past its expiry tick (see ttak_mem_access()).
+ * @count_out: receives the number of entries.
+ *
+ * Looks at every live tracked block (of the process; in the kernel, of
+ * every module using ttak.ko). Blocks that a mem tree or epoch GC tracks
+ * are not listed: their tree frees them. Nothing is freed.
+ *
+ * Context: user space: any thread. Kernel: process context, may sleep.
+ * Return: a new array of *@count_out block addresses, which the caller
+ * frees with free() in user space and kvfree() in the kernel; NULL with
+ * *@count_out 0 when no block is expired; NULL (errno EINVAL) for a NULL
+ * @count_out, or (ENOMEM, *@count_out 0) without memory for the array.
+ */
+void **tt_inspect_dirty_pointers(uint64_t now_tick, size_t *count_out);
+
+/**
+ * tt_autoclean_dirty_pointers() - Free every tracked block expired at a tick.
+ * @now_tick: the tick to judge by.
+ *
+ * Frees what tt_inspect_dirty_pointers() would list, each block only if
+ * it is still expired, untracked by any tree and intact when its turn
+ * comes. A caller still using an expired block loses it: expiry is the
+ * owner's promise that nobody does.
+ *
+ * Context: as tt_inspect_dirty_pointers().
+ */
+void tt_autoclean_dirty_pointers(uint64_t now_tick);
+
+/**
+ * tt_autoclean_and_inspect() - Free the expired blocks and list them.
+ * @now_tick: the tick to judge by.
+ * @count_out: receives the number of blocks freed.
+ *
+ * tt_autoclean_dirty_pointers() in one pass that also returns what it
+ * freed. The addresses are for logs and counts only: the blocks are gone.
+ *
+ * Context: as tt_inspect_dirty_pointers().
+ * Return: as tt_inspect_dirty_pointers(), listing the freed blocks.
+ */
+void **tt_autoclean_and_inspect(uint64_t now_tick, size_t *count_out);
+
+/**
+ * ttak_mem_configure_gc() - Tune the GC of tracked allocations.
+ * @min_interval_ns: an automatic cleanup runs at most this often, and
+ *	only once the garbage pressure has reached @pressure_threshold.
+ * @max_interval_ns: with garbage waiting, one runs at least this often.
+ * @pressure_threshold: garbage bytes that let a cleanup run early.
+ *
+ * Tracked allocations are collected by the mem trees and epoch GCs that
+ * track them: the settings become the ones every mem tree, epoch GC and
+ * arena env initialised from now on starts with (defaults: 10 ms, 1 s,
+ * 1 MiB); trees initialised earlier keep theirs
+ * (ttak_mem_tree_set_cleaning_intervals() and
+ * ttak_mem_tree_set_pressure_threshold() tune one tree). In the kernel
+ * they are module-wide. @min_interval_ns > @max_interval_ns is refused
+ * (errno EINVAL) and nothing changes.
+ *
+ * Context: any thread or context; takes no lock.
+ */
+void ttak_mem_configure_gc(uint64_t min_interval_ns, uint64_t max_interval_ns,
+			   size_t pressure_threshold);
+
+/**
+ * ttak_mem_set_trace() - Trace allocation events, or stop.
+ * @enable: non-zero: on; 0: off.
+ *
+ * User space: while on, every tracked allocation and free, every block
+ * tt_autoclean_dirty_pointers() frees and every dangerous allocation and
+ * free writes one JSON object on a line of its own to stderr, e.g.
+ * {"event":"alloc","ptr":"0x...","size":64,"now":5,"expires":15,
+ * "root":0,"flags":0}. Kernel: the switch is kept and reported by
+ * ttak_mem_is_trace_enabled(); nothing is printed yet.
+ *
+ * Context: any thread or context; takes no lock.
+ */
+void ttak_mem_set_trace(int enable);
+
+/**
+ * ttak_mem_is_trace_enabled() - Is allocation tracing on?
+ *
+ * Context: any thread or context.
+ * Return: 1 when on, 0 when off.
+ */
+int ttak_mem_is_trace_enabled(void);
 
 /*
  * Convenience forms. Argument order after the size is
@@ -192,5 +374,69 @@ void *ttak_mem_access(void *ptr, uint64_t now_tick);
 	ttak_mem_dup_safe((src), (size), (lifetime), (now), true, (flags))
 #define ttak_root_dup_with_flags_raw(src, size, lifetime, now, flags) \
 	ttak_root_dup_with_flags(src, size, lifetime, now, flags)
+
+/*
+ * Scoped forms: declare `cast var` holding the block the matching macro
+ * above returns, and free it with ttak_mem_free() when var leaves its
+ * scope (the compiler's cleanup attribute; gcc and clang, both homes).
+ * cast must be a pointer type. A NULL var (the call failed) is left
+ * alone; after a successful realloc the old block is gone already, after
+ * a failed one it is still the caller's. Assigning another block to var
+ * makes the cleanup free that one instead.
+ */
+static inline void ttak_mem_scoped_cleanup(void *var_addr)
+{
+	ttak_mem_free(*(void **)var_addr);
+}
+
+#define TTAK_MEM_SCOPED	__attribute__((cleanup(ttak_mem_scoped_cleanup)))
+
+#define ttak_mem_alloc_scoped(var, cast, size, lifetime, now_tick) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_mem_alloc(size, lifetime, now_tick)
+#define ttak_root_alloc_scoped(var, cast, size, lifetime, now_tick) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_root_alloc(size, lifetime, now_tick)
+#define ttak_mem_alloc_with_flags_scoped(var, cast, size, lifetime, \
+					 now_tick, flags) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_mem_alloc_with_flags(size, lifetime, now_tick, flags)
+#define ttak_root_alloc_with_flags_scoped(var, cast, size, lifetime, \
+					  now_tick, flags) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_root_alloc_with_flags(size, lifetime, now_tick, \
+						 flags)
+#define ttak_mem_realloc_scoped(var, cast, ptr, size, lifetime, now_tick) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_mem_realloc(ptr, size, lifetime, now_tick)
+#define ttak_root_realloc_scoped(var, cast, ptr, size, lifetime, now_tick) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_root_realloc(ptr, size, lifetime, now_tick)
+#define ttak_mem_realloc_with_flags_scoped(var, cast, ptr, size, lifetime, \
+					   now_tick, flags) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_mem_realloc_with_flags(ptr, size, lifetime, \
+						  now_tick, flags)
+#define ttak_root_realloc_with_flags_scoped(var, cast, ptr, size, lifetime, \
+					    now_tick, flags) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_root_realloc_with_flags(ptr, size, lifetime, \
+						   now_tick, flags)
+#define ttak_mem_dup_scoped(var, cast, src, size, lifetime, now_tick) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_mem_dup(src, size, lifetime, now_tick)
+#define ttak_root_dup_scoped(var, cast, src, size, lifetime, now_tick) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_root_dup(src, size, lifetime, now_tick)
+#define ttak_mem_dup_with_flags_scoped(var, cast, src, size, lifetime, \
+				       now_tick, flags) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_mem_dup_with_flags(src, size, lifetime, now_tick, \
+					      flags)
+#define ttak_root_dup_with_flags_scoped(var, cast, src, size, lifetime, \
+					now_tick, flags) \
+	cast var TTAK_MEM_SCOPED = \
+		(cast)ttak_root_dup_with_flags(src, size, lifetime, now_tick, \
+					       flags)
 
 #endif /* TTAK_MEM_H */

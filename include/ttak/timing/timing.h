@@ -15,6 +15,8 @@
 #define TT_MICRO_SECOND(n)	((uint64_t)(n) * 1000ULL)
 #define TT_MILLI_SECOND(n)	((uint64_t)(n) * 1000000ULL)
 #define TT_SECOND(n)		((uint64_t)(n) * 1000000000ULL)
+#define TT_MINUTE(n)		((uint64_t)(n) * 60000000000ULL)
+#define TT_HOUR(n)		((uint64_t)(n) * 3600000000000ULL)
 
 /**
  * ttak_get_tick_count() - Monotonic time in milliseconds.
