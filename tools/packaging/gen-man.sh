@@ -238,22 +238,26 @@ for h in $headers; do
 		done
 		{
 			date=$(sed -n '1s/^\.TH "[^"]*" 9 "[^"]*" "\([^"]*\)".*/\1/p' "$tmp/kdoc.out")
-			printf '.TH "%s" 3 "%s" "ttak %s" "ttak Library Functions Manual"\n' \
+			printf '.TH "%s" 3 "%s" "ttak %s" "ttak Manual"\n' \
 				"$name" "$date" "$version"
 			# NAME, SYNOPSIS and ARGUMENTS of the leading variant,
 			# with LIBRARY and the #include line
 			awk -v hdr="$h" -v lib="$lib" '
 			/^\.SH / {
 				s = $0; sub(/^\.SH "?/, "", s); sub(/"$/, "", s)
+				# the synopsis is left-adjusted, not justified
+				if (syn) { print ".ad b"; syn = 0 }
 				if (s != "NAME" && s != "SYNOPSIS" && s != "ARGUMENTS" && s != "Members")
 					exit
 				if (s == "SYNOPSIS") {
 					print ".SH LIBRARY"; print lib
 					print ".SH SYNOPSIS"
 					print ".nf"; print ".B #include <" hdr ">"; print ".fi"; print ".sp"
+					print ".ad l"; syn = 1
 					next
 				}
 			}
+			END { if (syn) print ".ad b" }
 			# whatis wants the page name first: "ttak_x \- ...",
 			# not "struct ttak_x \- ..."
 			prev == ".SH NAME" { sub(/^(struct|union|enum) /, "") }
