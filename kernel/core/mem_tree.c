@@ -607,3 +607,20 @@ void ttak_mem_tree_get_stats(ttak_mem_tree_t *tree,
 	ttak_tree_unlock(tree);
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_get_stats);
+
+void ttak_mem_tree_walk(struct ttak_mem_tree *tree, ttak_mem_tree_walk_fn fn,
+			void *ctx)
+{
+	const ttak_mem_node_t *node;
+	size_t i;
+
+	if (!tree || !tree->initialized || !fn)
+		return;
+	ttak_tree_lock(tree);
+	for (i = 0; i < ttak_ptr_hash_capacity(&tree->index); i++) {
+		node = ttak_ptr_hash_entry_at(&tree->index, i);
+		if (node)
+			fn(node->ptr, node->size, node->on_garbage, ctx);
+	}
+	ttak_tree_unlock(tree);
+}

@@ -71,6 +71,15 @@ bool ttak_mem_tree_release_owner(struct ttak_mem_tree *tree, void *ptr,
 /* A fresh id for a node or an env; never 0, never reused. */
 u64 ttak_core_new_id(void);
 void ttak_mem_tree_core_init(void);
+/*
+ * Call @fn for each block the tree indexes, with its size and whether its
+ * last reference went (garbage waiting for a rotation), under the tree's
+ * lock: @fn must not sleep nor call into the tree. For ttak.ko's debugfs.
+ */
+typedef void (*ttak_mem_tree_walk_fn)(const void *ptr, size_t size,
+				      bool garbage, void *ctx);
+void ttak_mem_tree_walk(struct ttak_mem_tree *tree, ttak_mem_tree_walk_fn fn,
+			void *ctx);
 #define TTAK_TREE_LOCK_STRIPES	32	/* power of two */
 ttak_lock_t *ttak_mem_tree_lock_at(size_t i);
 
