@@ -16,6 +16,12 @@
  *                       generation without an id. A malformed or unknown
  *                       command, or an id that names no live generation,
  *                       fails with -EINVAL and changes nothing.
+ *   envs_summary  0400  one line per published env: name, pressure and
+ *                       bytes not freed yet (not "envs": that is the
+ *                       directory below)
+ *   envs/<name>/  0500  stats, pressure, flush_status, generations of a
+ *                       published env (include/ttak/kernel.h), in the
+ *                       formats above; envs/default/ is the default env
  *
  * Addresses are printed with %p only (hashed). This file only parses
  * and prints: the state it shows and changes belongs to
@@ -32,14 +38,17 @@
 #include <ttak/mem/epoch.h>
 #include <ttak/timing/timing.h>
 
+#include "core/ttak_core.h"
 #include "ttak_debugfs.h"
 #include "ttak_default_env.h"
+#include "ttak_envs.h"
 
 #define TTAK_CTL_MAX_BYTES	64
 #define TTAK_CTL_MAX_ARGS	3
 #define TTAK_BLOCKERS_SHOWN	8
 
 static struct dentry *ttak_debugfs_dir;
+static struct dentry *ttak_envs_dir;
 
 static int stats_show(struct seq_file *m, void *unused)
 {
@@ -89,26 +98,26 @@ static int pressure_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(pressure);
 
-static int flush_status_show(struct seq_file *m, void *unused)
+/* What an env has not freed yet, and the readers that hold it back. */
+static void ttak_show_flush(struct seq_file *m,
+			    const struct ttak_default_env_flush *fl)
 {
 	struct ttak_epoch_blocker blockers[TTAK_BLOCKERS_SHOWN];
-	struct ttak_default_env_flush fl;
 	size_t i, n, shown;
 
-	ttak_default_env_get_flush(&fl);
-	if (!fl.retired_nodes && !fl.pending_nodes) {
+	if (!fl->retired_nodes && !fl->pending_nodes) {
 		seq_puts(m, "flushed\n");
-		return 0;
+		return;
 	}
 	seq_printf(m, "pending: %zu blocks, %zu bytes\n",
-		   fl.retired_nodes + fl.pending_nodes,
-		   fl.retired_bytes + fl.pending_bytes);
-	if (fl.retired_nodes)
+		   fl->retired_nodes + fl->pending_nodes,
+		   fl->retired_bytes + fl->pending_bytes);
+	if (fl->retired_nodes)
 		seq_printf(m, "waiting for rotation: %zu blocks, %zu bytes\n",
-			   fl.retired_nodes, fl.retired_bytes);
-	if (fl.pending_nodes)
+			   fl->retired_nodes, fl->retired_bytes);
+	if (fl->pending_nodes)
 		seq_printf(m, "waiting for readers: %zu blocks, %zu bytes\n",
-			   fl.pending_nodes, fl.pending_bytes);
+			   fl->pending_nodes, fl->pending_bytes);
 
 	n = ttak_epoch_report_blockers(blockers, ARRAY_SIZE(blockers));
 	shown = min_t(size_t, n, ARRAY_SIZE(blockers));
@@ -118,6 +127,14 @@ static int flush_status_show(struct seq_file *m, void *unused)
 			   div_u64(blockers[i].held_ns, NSEC_PER_MSEC));
 	if (n > shown)
 		seq_printf(m, "reader: %zu more\n", n - shown);
+}
+
+static int flush_status_show(struct seq_file *m, void *unused)
+{
+	struct ttak_default_env_flush fl;
+
+	ttak_default_env_get_flush(&fl);
+	ttak_show_flush(m, &fl);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(flush_status);
@@ -143,6 +160,153 @@ static int generations_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(generations);
+
+/*
+ * A published env's files: the same formats as the default env's, from
+ * the counters the core gives for any env. They run only while the env
+ * is published: unpublish removes them and waits for their readers.
+ */
+static int env_stats_show(struct seq_file *m, void *unused)
+{
+	const struct ttak_env_entry *e = m->private;
+	struct ttak_arena_env_stats es;
+	struct ttak_mem_tree_stats ts;
+	struct ttak_epoch_gc_stats gs;
+	unsigned int interval = ttak_default_env_interval_ms();
+	size_t blocks, bytes;
+	u64 now_ns;
+
+	ttak_arena_env_get_stats(e->env, &es);
+	ttak_mem_tree_get_stats(&e->env->gc->tree, &ts);
+	ttak_epoch_gc_get_stats(e->env->gc, &gs);
+	ttak_mem_core_usage(&blocks, &bytes);
+	now_ns = ttak_get_tick_count_ns();
+
+	seq_printf(m, "epoch: %llu\n", ttak_epoch_current());
+	seq_printf(m, "gc_epoch: %llu\n", gs.epoch);
+	seq_printf(m, "generations_begun: %llu\n", es.begun);
+	seq_printf(m, "generations_retired: %llu\n", es.retired);
+	/* the tree tracks only the env's generations: a freed node is one */
+	seq_printf(m, "generations_flushed: %llu\n", ts.freed_nodes);
+	seq_printf(m, "generations_live: %llu\n", es.live);
+	seq_printf(m, "generations_failed: %llu\n", es.failed);
+	seq_printf(m, "tracked_nodes: %zu\n", ts.nodes);
+	seq_printf(m, "tracked_bytes: %zu\n", ts.bytes);
+	seq_printf(m, "garbage_nodes: %zu\n", ts.garbage_nodes);
+	seq_printf(m, "garbage_pressure: %zu\n", ts.garbage_pressure);
+	seq_printf(m, "pressure_threshold: %zu\n", ts.pressure_threshold);
+	seq_printf(m, "pending_nodes: %zu\n", ts.pending_nodes);
+	seq_printf(m, "pending_bytes: %zu\n", ts.pending_bytes);
+	seq_printf(m, "freed_nodes: %llu\n", ts.freed_nodes);
+	seq_printf(m, "epoch_pending: %zu\n", ttak_epoch_pending());
+	seq_printf(m, "flushes: %llu\n", gs.rotations);
+	if (gs.last_rotate_ns)
+		seq_printf(m, "last_flush_ms_ago: %llu\n",
+			   div_u64(now_ns - gs.last_rotate_ns, NSEC_PER_MSEC));
+	else
+		seq_puts(m, "last_flush_ms_ago: never\n");
+	/* ttak.ko's background work leaves a GC in manual mode alone */
+	seq_printf(m, "rotation: %s\n",
+		   interval && !gs.manual ? "automatic" : "manual");
+	seq_printf(m, "rotate_interval_ms: %u\n", interval);
+	seq_printf(m, "rotate_next_ms: %u\n", gs.manual ? 0 : interval);
+	seq_printf(m, "mem_blocks: %zu\n", blocks);
+	seq_printf(m, "mem_bytes: %zu\n", bytes);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(env_stats);
+
+static int env_pressure_show(struct seq_file *m, void *unused)
+{
+	const struct ttak_env_entry *e = m->private;
+
+	seq_printf(m, "%zu\n",
+		   (size_t)atomic_long_read(&e->env->gc->tree.garbage_pressure));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(env_pressure);
+
+struct ttak_env_walk {
+	struct seq_file *m;	/* NULL: count only */
+	size_t retired_nodes;
+	size_t retired_bytes;
+};
+
+static void ttak_env_walk_node(const void *ptr, size_t size, bool garbage,
+			       void *ctx)
+{
+	struct ttak_env_walk *w = ctx;
+
+	if (garbage) {
+		w->retired_nodes++;
+		w->retired_bytes += size;
+	}
+	if (w->m)
+		seq_printf(w->m, "base=%p bytes=%zu state=%s\n", ptr, size,
+			   garbage ? "retired" : "live");
+}
+
+static int env_flush_status_show(struct seq_file *m, void *unused)
+{
+	const struct ttak_env_entry *e = m->private;
+	struct ttak_default_env_flush fl;
+	struct ttak_mem_tree_stats ts;
+	struct ttak_env_walk w = { };
+
+	ttak_mem_tree_walk(&e->env->gc->tree, ttak_env_walk_node, &w);
+	ttak_mem_tree_get_stats(&e->env->gc->tree, &ts);
+	fl.retired_nodes = w.retired_nodes;
+	fl.retired_bytes = w.retired_bytes;
+	fl.pending_nodes = ts.pending_nodes;
+	fl.pending_bytes = ts.pending_bytes;
+	ttak_show_flush(m, &fl);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(env_flush_status);
+
+static int env_generations_show(struct seq_file *m, void *unused)
+{
+	const struct ttak_env_entry *e = m->private;
+	struct ttak_mem_tree_stats ts;
+	struct ttak_env_walk w = { .m = m };
+
+	ttak_mem_tree_walk(&e->env->gc->tree, ttak_env_walk_node, &w);
+	/* out of the tree, waiting for readers: counted, not listed */
+	ttak_mem_tree_get_stats(&e->env->gc->tree, &ts);
+	if (ts.pending_nodes)
+		seq_printf(m, "pending flush: %zu blocks, %zu bytes\n",
+			   ts.pending_nodes, ts.pending_bytes);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(env_generations);
+
+static void ttak_envs_line(const char *name, size_t pressure, size_t pending,
+			   struct seq_file *m)
+{
+	seq_printf(m, "%s pressure=%zu pending_bytes=%zu\n", name, pressure,
+		   pending);
+}
+
+static void ttak_print_env(const struct ttak_env_entry *e, void *ctx)
+{
+	struct ttak_mem_tree_stats ts;
+
+	ttak_mem_tree_get_stats(&e->env->gc->tree, &ts);
+	/* pressure holds what waits for a rotation and for readers */
+	ttak_envs_line(e->name, ts.garbage_pressure, ts.garbage_pressure, ctx);
+}
+
+static int envs_show(struct seq_file *m, void *unused)
+{
+	struct ttak_default_env_flush fl;
+
+	ttak_default_env_get_flush(&fl);
+	ttak_envs_line("default", ttak_default_env_pressure(),
+		       fl.retired_bytes + fl.pending_bytes, m);
+	ttak_envs_walk(ttak_print_env, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(envs);
 
 static int ttak_parse_size(const char *s, size_t *out)
 {
@@ -226,6 +390,41 @@ static const struct file_operations control_fops = {
 	.write = control_write,
 };
 
+struct dentry *ttak_debugfs_env_add(struct ttak_env_entry *e)
+{
+	struct dentry *dir = debugfs_create_dir(e->name, ttak_envs_dir);
+
+	if (IS_ERR(dir)) {
+		pr_warn("ttak: no debugfs directory for env %s (%ld)\n",
+			e->name, PTR_ERR(dir));
+		return dir;
+	}
+	debugfs_create_file("stats", 0400, dir, e, &env_stats_fops);
+	debugfs_create_file("pressure", 0400, dir, e, &env_pressure_fops);
+	debugfs_create_file("flush_status", 0400, dir, e,
+			    &env_flush_status_fops);
+	debugfs_create_file("generations", 0400, dir, e,
+			    &env_generations_fops);
+	return dir;
+}
+
+void ttak_debugfs_env_remove(struct ttak_env_entry *e)
+{
+	debugfs_remove_recursive(e->dir);
+	e->dir = NULL;
+}
+
+/* stats, pressure, flush_status and generations of the default env */
+static void ttak_debugfs_default_files(struct dentry *dir)
+{
+	debugfs_create_file("stats", 0400, dir, NULL, &stats_fops);
+	debugfs_create_file("pressure", 0400, dir, NULL, &pressure_fops);
+	debugfs_create_file("flush_status", 0400, dir, NULL,
+			    &flush_status_fops);
+	debugfs_create_file("generations", 0400, dir, NULL,
+			    &generations_fops);
+}
+
 void ttak_debugfs_init(void)
 {
 	/* debugfs failures are not fatal: the API works without it */
@@ -233,20 +432,19 @@ void ttak_debugfs_init(void)
 	if (IS_ERR(ttak_debugfs_dir))
 		pr_warn("ttak: no debugfs directory (%ld): stats not shown\n",
 			PTR_ERR(ttak_debugfs_dir));
-	debugfs_create_file("stats", 0400, ttak_debugfs_dir, NULL,
-			    &stats_fops);
-	debugfs_create_file("pressure", 0400, ttak_debugfs_dir, NULL,
-			    &pressure_fops);
-	debugfs_create_file("flush_status", 0400, ttak_debugfs_dir, NULL,
-			    &flush_status_fops);
-	debugfs_create_file("generations", 0400, ttak_debugfs_dir, NULL,
-			    &generations_fops);
+	ttak_debugfs_default_files(ttak_debugfs_dir);
 	debugfs_create_file("control", 0200, ttak_debugfs_dir, NULL,
 			    &control_fops);
+	debugfs_create_file("envs_summary", 0400, ttak_debugfs_dir, NULL,
+			    &envs_fops);
+	ttak_envs_dir = debugfs_create_dir("envs", ttak_debugfs_dir);
+	ttak_debugfs_default_files(debugfs_create_dir("default",
+						      ttak_envs_dir));
 }
 
 void ttak_debugfs_exit(void)
 {
 	debugfs_remove_recursive(ttak_debugfs_dir);
 	ttak_debugfs_dir = NULL;
+	ttak_envs_dir = NULL;
 }

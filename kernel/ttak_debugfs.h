@@ -26,4 +26,25 @@ void ttak_debugfs_init(void);
  */
 void ttak_debugfs_exit(void);
 
+struct dentry;
+struct ttak_env_entry;
+
+/**
+ * ttak_debugfs_env_add() - Create envs/<name>/ for a published env.
+ * @e: the env; its files read @e until ttak_debugfs_env_remove().
+ *
+ * Context: process context; may sleep.
+ * Return: the directory, or an error pointer (logged, not fatal).
+ */
+struct dentry *ttak_debugfs_env_add(struct ttak_env_entry *e);
+
+/**
+ * ttak_debugfs_env_remove() - Remove @e's directory, waiting for every
+ * reader of its files to leave.
+ * @e: the env.
+ *
+ * Context: process context; may sleep.
+ */
+void ttak_debugfs_env_remove(struct ttak_env_entry *e);
+
 #endif /* TTAK_DEBUGFS_H */

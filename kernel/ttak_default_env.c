@@ -36,9 +36,12 @@
 #include <ttak/mem/arena_helper.h>
 #include <ttak/mem/epoch_gc.h>
 #include <ttak/mem_tree/mem_tree.h>
+#include <ttak/timing/timing.h>
 
 #include "core/ttak_core.h"
 #include "ttak_default_env.h"
+#include "ttak_envs.h"
+#include "ttak_trace.h"
 
 /* Largest generation the module parameters and `begin` accept. */
 #define TTAK_GEN_MAX_BYTES	(64UL << 20)
@@ -82,6 +85,7 @@ MODULE_PARM_DESC(rotate_interval_ms,
  * @chunk: chunk size `carve` uses.
  * @id: number shown in `generations` and taken by the commands.
  * @retired: released to the GC, waiting for the next rotation.
+ * @retire_ns: ttak_get_tick_count_ns() at the retire.
  */
 struct ttak_kgen {
 	struct list_head link;
@@ -92,6 +96,7 @@ struct ttak_kgen {
 	size_t chunk;
 	u32 id;
 	bool retired;
+	u64 retire_ns;
 };
 
 /**
@@ -190,6 +195,7 @@ int ttak_default_env_begin(const size_t *size, const size_t *chunk)
 	g->chunk = cbytes;
 	list_add_tail(&g->link, &ttak_denv.gens);
 	ttak_denv.nlive++;
+	trace_ttak_generation_begin("default", g->capacity, g->chunk);
 	g = NULL;
 out:
 	mutex_unlock(&ttak_denv.lock);
@@ -260,6 +266,8 @@ int ttak_default_env_retire(const u32 *id)
 		goto out;
 	}
 	g->retired = true;
+	g->retire_ns = ttak_get_tick_count_ns();
+	trace_ttak_generation_retire("default", g->capacity);
 	ttak_denv.nlive--;
 	ttak_denv.nretired++;
 	ttak_denv.retired_bytes += g->capacity;
@@ -281,22 +289,37 @@ out:
 static int ttak_rotate_locked(void)
 {
 	ttak_mem_tree_t *tree = &ttak_denv.env.gc->tree;
+	size_t before = ttak_default_env_pressure();
+	size_t blocks = 0, bytes = 0;
+	struct ttak_mem_tree_stats st;
 	struct ttak_kgen *g, *tmp;
+	u64 now, oldest = 0;
 	int ret;
 
 	lockdep_assert_held(&ttak_denv.lock);
 	ret = __ttak_arena_env_rotate(&ttak_denv.env);
 	if (ret)
 		return ret;
+	now = ttak_get_tick_count_ns();
 	list_for_each_entry_safe(g, tmp, &ttak_denv.gens, link) {
 		if (!g->retired || ttak_mem_tree_find_node(tree, g->base))
 			continue;
+		blocks++;
+		bytes += g->capacity;
+		if (!oldest || g->retire_ns < oldest)
+			oldest = g->retire_ns;
 		list_del(&g->link);
 		ttak_denv.nretired--;
 		ttak_denv.retired_bytes -= g->capacity;
 		ttak_denv.flushed++;
 		kfree(g);
 	}
+	trace_ttak_gc_rotate("default", before, ttak_default_env_pressure());
+	if (blocks)
+		trace_ttak_flush("default", blocks, bytes, now - oldest);
+	ttak_mem_tree_get_stats(tree, &st);
+	if (st.pending_nodes)
+		ttak_trace_blockers();
 	return 0;
 }
 
@@ -308,6 +331,26 @@ int ttak_default_env_rotate(void)
 	ret = ttak_rotate_locked();
 	mutex_unlock(&ttak_denv.lock);
 	return ret;
+}
+
+size_t ttak_default_env_shrink(void)
+{
+	size_t before, after;
+
+	if (!mutex_trylock(&ttak_denv.lock))
+		return 0;
+	before = ttak_default_env_pressure();
+	/* a failure needs a destroyed env, which a loaded module never has */
+	if (before)
+		WARN_ON_ONCE(ttak_rotate_locked());
+	after = ttak_default_env_pressure();
+	mutex_unlock(&ttak_denv.lock);
+	return before > after ? before - after : 0;
+}
+
+unsigned int ttak_default_env_interval_ms(void)
+{
+	return rotate_interval_ms;
 }
 
 static void ttak_rotate_workfn(struct work_struct *work)

@@ -197,4 +197,27 @@ size_t ttak_default_env_pressure(void);
  */
 void ttak_default_env_walk_gens(ttak_default_env_gen_fn fn, void *ctx);
 
+/**
+ * ttak_default_env_shrink() - Rotate the default env for the shrinker.
+ *
+ * Skips the rotation when the owner's lock is taken (its holder may be
+ * the task that is reclaiming): it never waits for the lock nor for a
+ * reader.
+ *
+ * Context: process context where the caller may sleep (reclaim with
+ * __GFP_DIRECT_RECLAIM).
+ * Return: the garbage bytes freed.
+ */
+size_t ttak_default_env_shrink(void);
+
+/**
+ * ttak_default_env_interval_ms() - The rotate_interval_ms parameter.
+ *
+ * Published envs are rotated by this interval too.
+ *
+ * Context: any context.
+ * Return: the interval in ms; 0 when rotation is manual.
+ */
+unsigned int ttak_default_env_interval_ms(void);
+
 #endif /* TTAK_DEFAULT_ENV_H */

@@ -3,10 +3,12 @@
  * ttak.ko: the ttak core (kernel/core/, shared with libttak) in kernel
  * memory, its API exported to other modules, and a default arena env
  * (ttak_default_env.c, which owns it and the module parameters) that
- * debugfs drives (ttak_debugfs.c).
+ * debugfs drives (ttak_debugfs.c); the envs other modules publish
+ * (ttak_envs.c) and a shrinker (ttak_shrinker.c) over all of them.
  *
- * This file only starts and stops the pieces, in order: the core, then
- * the default env, then debugfs; and back.
+ * This file only starts and stops the pieces, in order: the core, the
+ * default env, debugfs, the published envs' rotation, the shrinker; and
+ * back.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,9 +19,12 @@
 #include "core/ttak_core.h"
 #include "ttak_debugfs.h"
 #include "ttak_default_env.h"
+#include "ttak_envs.h"
+#include "ttak_shrinker.h"
 
 static int __init ttak_init(void)
 {
+	unsigned int live, retired;
 	int ret;
 
 	ret = ttak_core_init();
@@ -31,6 +36,15 @@ static int __init ttak_init(void)
 		return ret;
 	}
 	ttak_debugfs_init();
+	ttak_envs_init();
+	ret = ttak_shrinker_init();
+	if (ret) {
+		ttak_envs_exit();
+		ttak_debugfs_exit();
+		ttak_default_env_exit(&live, &retired);
+		ttak_core_exit();
+		return ret;
+	}
 	return 0;
 }
 
@@ -39,6 +53,9 @@ static void __exit ttak_exit(void)
 	unsigned int live, retired;
 	size_t blocks, bytes;
 
+	/* waits for a scan in progress */
+	ttak_shrinker_exit();
+	ttak_envs_exit();
 	/* waits for every debugfs reader and writer to leave */
 	ttak_debugfs_exit();
 	ttak_default_env_exit(&live, &retired);

@@ -189,4 +189,15 @@ static inline void ttak_plat_wait_relax(void)
 
 #define ttak_might_sleep()	might_sleep()
 
+/*
+ * Trace hooks of the core: ttak.ko's glue (ttak_envs.c) turns a
+ * published env's generation events into tracepoints (ttak_trace.h).
+ * Process context; they do not sleep.
+ */
+struct ttak_arena_env;
+void ttak_plat_trace_gen_begin(const struct ttak_arena_env *env,
+			       size_t bytes);
+void ttak_plat_trace_gen_retire(const struct ttak_arena_env *env,
+				size_t bytes);
+
 #endif /* TTAK_KERNEL_PLATFORM_H */

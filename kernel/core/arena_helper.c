@@ -152,6 +152,7 @@ int __ttak_arena_generation_begin(ttak_arena_env_t *env,
 	generation->used = 0;
 	generation->epoch_id = epoch_id;
 	ttak_a64_inc_return(&env->begun);
+	ttak_plat_trace_gen_begin(env, bytes);
 	return 0;
 fail:
 	ttak_a64_inc_return(&env->failed);
@@ -256,6 +257,7 @@ int __ttak_arena_generation_retire(ttak_arena_env_t *env,
 					 generation->serial))
 		return -ENOENT;
 	ttak_a64_inc_return(&env->retired);
+	ttak_plat_trace_gen_retire(env, generation->capacity);
 	memset(generation, 0, sizeof(*generation));
 	return 0;
 }

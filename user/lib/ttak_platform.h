@@ -229,4 +229,20 @@ void ttak_plat_trace(const char *fmt, ...)
 void ttak_plat_wait_relax(void);
 #define ttak_might_sleep()	do { } while (0)
 
+/* Trace hooks of the core: tracepoints in the kernel, nothing here. */
+struct ttak_arena_env;
+static inline void ttak_plat_trace_gen_begin(const struct ttak_arena_env *env,
+					     size_t bytes)
+{
+	(void)env;
+	(void)bytes;
+}
+
+static inline void ttak_plat_trace_gen_retire(const struct ttak_arena_env *env,
+					      size_t bytes)
+{
+	(void)env;
+	(void)bytes;
+}
+
 #endif /* TTAK_USER_PLATFORM_H */

@@ -27,6 +27,8 @@
 #   14   the core's unit suite (kernel/tests/ttak_core_test.c, which user
 #        space runs as test_core_suite) inside the kernel: each case of
 #        ttak_core_test.ko's KTAP is relayed, nested, as a result of its own
+#   15-  ttak.ko as a facility for other modules: published envs, the
+#        shrinker (ttak_facility.sh lists them)
 #
 # Run as root. The modules are taken from $TTAK_DIR (default: this
 # script's directory) when ttak.ko is there, else from the installed tree
@@ -356,7 +358,10 @@ grep -q ' /sys/kernel/debug debugfs ' /proc/mounts ||
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..14"
+# shellcheck source=ttak_facility.sh
+. "$(cd "$(dirname "$0")" && pwd)/ttak_facility.sh"
+
+echo "1..$((14 + FACILITY_TESTS))"
 bad_param "generation_bytes=0 refused" "generation_bytes=0 out of range" \
 	generation_bytes=0
 bad_param "chunk larger than the generation refused" "chunk_bytes=8192 invalid" \
@@ -392,6 +397,7 @@ rotation "pressure over the threshold kicks the rotation" kick \
 	rotate_interval_ms=600000 pressure_threshold=4096
 torture
 core_suite
+facility_tests
 
 echo "# $n tests, $failed failed"
 [ "$failed" = 0 ]
