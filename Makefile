@@ -86,10 +86,14 @@ $(SHARED_LIB): $(LIB_PIC) $(LIB_MAP)
 	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so.0
 	ln -sf libttak.so.$(VERSION) $(BUILD)/libttak.so
 
+# every lesson folder with a Makefile (user/tutorials/README.md is the index)
+TUTORIALS  := $(patsubst %/Makefile,%,$(sort $(wildcard user/tutorials/*/Makefile)))
+
 tutorials: $(STATIC_LIB)
-	$(MAKE) -C user/tutorials/40-arena-memory \
-		LIBTTAK_CFLAGS="-I$(CURDIR)/include" \
-		LIBTTAK_LDFLAGS="$(CURDIR)/$(STATIC_LIB) -pthread"
+	@set -e; for d in $(TUTORIALS); do \
+		$(MAKE) -C $$d LIBTTAK_CFLAGS="-I$(CURDIR)/include" \
+			LIBTTAK_LDFLAGS="$(CURDIR)/$(STATIC_LIB) -pthread"; \
+	done
 
 BENCH_MAKE = $(MAKE) -C user/bench TTAK_ROOT=$(CURDIR) BUILD=$(CURDIR)/$(BUILD)
 
@@ -159,7 +163,7 @@ uninstall:
 
 clean:
 	rm -rf build
-	$(MAKE) -C user/tutorials/40-arena-memory clean
+	@for d in $(TUTORIALS); do $(MAKE) -C $$d clean; done
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 
 endif

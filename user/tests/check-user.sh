@@ -8,8 +8,12 @@
 #     with warnings as errors, check that libttak.so exports exactly the
 #     public API of the headers (check-exports.sh, one line), and run it;
 #  2. run lesson 40 under valgrind memcheck and check what it prints;
+#     then every other lesson of user/tutorials/ (LESSONS below): built
+#     with gcc and clang (warnings as errors), run under valgrind, its
+#     key lines checked;
 #  3. install into a scratch prefix and build lesson 40 against it through
-#     pkg-config, statically and against the shared library, and run both.
+#     pkg-config, statically and against the shared library, and run both;
+#     every other lesson through its own Makefile and pkg-config.
 #
 # Every program and every tier check counts; the last line printed is
 # "N passed, N failed" for the whole tier, and the exit status is non-zero
@@ -154,6 +158,102 @@ else
 	bad "lesson 40 build"
 fi
 
+# Key lines of each lesson (fixed strings, one per line of the list);
+# the lesson's README shows its whole output.
+lesson_keys() {
+	case $1 in
+	01-*)	printf '%s\n' 'at T+250: valid' \
+			'at T+251: refused (ETIMEDOUT: expired)' \
+			'brief    at T+0: valid "hello, lifetime=0 ticks"' \
+			'brief    at T+1: refused (ETIMEDOUT: expired)' \
+			'forever  at the last tick: valid' \
+			'at T+0: refused (EFAULT: not a live block)' \
+			'lesson 01: done, every answer as expected' ;;
+	02-*)	printf '%s\n' 'the old pointer: refused (EFAULT)' \
+			'aligned to 64: yes' \
+			'allow_direct=false: access refused (EPERM)' \
+			'after the scope access refused (EFAULT)' \
+			'{"event":"alloc","ptr":"0x' '"root":1,"flags":0}' \
+			'copy is now NULL' 'lesson 02: done, every block freed' ;;
+	21-*)	printf '%s\n' 'epoch=0 tracked=3 garbage=2 pressure=300' \
+			'epoch=1 tracked=1 garbage=0 pressure=0' \
+			'epoch=1 tracked=1 garbage=1 pressure=300' \
+			'epoch=2 tracked=0 garbage=0 pressure=0' \
+			'epoch=2 tracked=4 garbage=3 pressure=1200' \
+			'epoch=3 tracked=1 garbage=0 pressure=0' \
+			'lesson 21: done, every block flushed' ;;
+	22-*)	printf '%s\n' 'expires 1100, refs 1' \
+			'cleanup(1000): soon gone, later tracked, keep tracked' \
+			'cleanup(1100): later tracked' \
+			'cleanup(1101): later gone, keep tracked' \
+			'cleanup(5000): mine tracked (held)' \
+			'mine gone, block still usable: yes' \
+			'lesson 22: done, the tree is destroyed' ;;
+	23-*)	printf '%s\n' 'reclaim with the reader inside: cleaned 0' \
+			'version 1 still intact (magic ALIVE)' \
+			'reclaim after the reader left: cleaned 1' \
+			'retired 2000, cleaned 2000' \
+			'reads, 0 of a cleaned-up object, order kept' \
+			'lesson 23: done, no reader ever saw a cleaned object' ;;
+	45-*)	printf '%s\n' 'slot 1 is still set (dangling); ttak_mem_access on it: refused (EFAULT)' \
+			'slot 0 is NULL' 'no error reported: yes' \
+			'lesson 45: done, every slot empty' ;;
+	esac
+}
+
+# Every key line of lesson $1 in output file $2; $3 = label.
+check_keys() {
+	missing=0
+	keys=$OUT/keys-$1.txt
+	lesson_keys "$1" >"$keys"
+	while IFS= read -r key; do
+		grep -qF -- "$key" "$2" || {
+			echo "  missing: $key"
+			missing=$((missing + 1))
+		}
+	done <"$keys"
+	if [ "$missing" -eq 0 ] && [ -s "$keys" ]; then
+		ok "$3: $(wc -l <"$keys" | tr -d ' ') key lines"
+	else
+		show "$2"
+		bad "$3: $missing key lines missing"
+	fi
+}
+
+# every lesson but 40 (done above): gcc and clang, valgrind, key lines
+LESSONS=""
+for dir in user/tutorials/*/; do
+	dir=${dir%/}
+	name=$(basename "$dir")
+	[ -f "$dir/Makefile" ] && [ "$name" != 40-arena-memory ] || continue
+	set -- "$dir"/lesson*.c
+	[ -f "$1" ] || continue
+	LESSONS="$LESSONS $name"
+	echo "== lesson $name =="
+	src=$1
+	bin=$OUT/$(basename "$src" .c)
+	if $TTAK_CC $LESSON_CFLAGS -Iinclude "$src" build/plain/libttak.a \
+	   -pthread -o "$bin" >"$OUT/build-$name.log" 2>&1 &&
+	   clang $LESSON_CFLAGS -Iinclude "$src" build/plain/libttak.a \
+	   -pthread -o "$bin-clang" >>"$OUT/build-$name.log" 2>&1; then
+		ok "$name: builds with $TTAK_CC and clang, no warnings"
+	else
+		show "$OUT/build-$name.log"
+		bad "$name: build"
+		continue
+	fi
+	if valgrind --error-exitcode=1 --leak-check=full "$bin" \
+	   >"$bin.out" 2>"$bin.err"; then
+		ok "$name: clean under valgrind memcheck"
+	else
+		show "$bin.err"
+		bad "$name: under valgrind memcheck"
+	fi
+	# stderr too: lesson 02 shows its trace lines there
+	cat "$bin.err" >>"$bin.out"
+	check_keys "$name" "$bin.out" "$name output"
+done
+
 # 3. install, then build the lesson against the installed library
 echo "== install + pkg-config =="
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/ttak-install.XXXXXX")
@@ -211,6 +311,25 @@ if $MAKE --no-print-directory FLAVOUR=plain CC="$TTAK_CC" PREFIX="$prefix" \
 		show "$ilog"
 		bad "lesson 40 Makefile against the installed libttak"
 	fi
+
+	# every other lesson: its own Makefile, pkg-config, shared library
+	for name in $LESSONS; do
+		rm -rf "$prefix/lesson"
+		mkdir -p "$prefix/lesson"
+		cp "user/tutorials/$name/Makefile" \
+		   "user/tutorials/$name"/lesson*.c "$prefix/lesson/"
+		out=$OUT/$name-makefile.out
+		prog=$(cd "user/tutorials/$name" && basename lesson*.c .c)
+		if $MAKE --no-print-directory -C "$prefix/lesson" >>"$ilog" 2>&1 &&
+		   LD_LIBRARY_PATH=$prefix/lib "$prefix/lesson/$prog" \
+		   >"$out" 2>&1; then
+			ok "$name Makefile against the installed libttak"
+			check_keys "$name" "$out" "$name (its Makefile) output"
+		else
+			show "$ilog"
+			bad "$name Makefile against the installed libttak"
+		fi
+	done
 else
 	show "$ilog"
 	bad "make install PREFIX=<tmp>"
