@@ -8,7 +8,7 @@ rc=0
 
 show() {
 	echo "## $1"
-	for f in stats pressure flush_status generations; do
+	for f in stats pressure flush_status generations envs_summary; do
 		echo "--- $d/$f"
 		cat "$d/$f" || rc=1
 	done
@@ -23,6 +23,9 @@ ctl() {
 echo "\$ insmod /ttak/ttak.ko"
 insmod /ttak/ttak.ko
 show "after insmod"
+# every published env (the module's own is "default") has a directory
+echo "\$ ls $d $d/envs $d/envs/default"
+ls "$d" "$d/envs" "$d/envs/default" || rc=1
 ctl begin
 ctl carve
 ctl retire
