@@ -24,8 +24,8 @@
 #  6. `man -w 3 ttak_epoch_retire` (and ttak(7), and a macro's page) finds
 #     the package's page
 #  7. apt-get purge: no package left, no file the packages listed, nothing
-#     named ttak*/libttak* under /usr (but /usr/local), /lib/modules or
-#     /var/lib/dkms
+#     named ttak*/libttak* under /usr (but /usr/local), /lib/modules,
+#     /var/lib/dkms or /var/cache/man
 #
 # The packages are purged on any exit, so an interrupted run leaves no
 # ttak-dkms behind to hook future kernel installs. Needs root (apt-get)
@@ -234,8 +234,9 @@ for q in "3 ttak_epoch_retire" "3 ttak_arena_generation_begin" "7 ttak" \
 	found=$(man -w -a $q 2>/dev/null | while read -r f; do
 		grep -qx "$f" "$work/libttak-dev.list" && echo "$f"
 	done | head -n 1)
+	# man -l renders the file itself: no cat page left in /var/cache/man
 	# shellcheck disable=SC2086
-	if [ -n "$found" ] && man $q 2>/dev/null | grep -q "${q#* }"; then
+	if [ -n "$found" ] && man -l "$found" 2>/dev/null | grep -q "${q#* }"; then
 		ok "man -w $q: $found"
 	else
 		not_ok "man -w $q finds no page of libttak-dev ($(man -w -a $q 2>&1 | tr '\n' ' '))"
@@ -256,11 +257,11 @@ done
 files=$(cat "$work"/*.list | while read -r f; do
 	[ -d "$f" ] || [ ! -e "$f" ] && [ ! -L "$f" ] || echo "$f"
 done)
-strays=$(find /usr /lib/modules /var/lib/dkms -path /usr/local -prune -o \
+strays=$(find /usr /lib/modules /var/lib/dkms /var/cache/man -path /usr/local -prune -o \
 	\( -name 'ttak*' -o -name 'libttak*' \) -print 2>/dev/null)
 dk=$(dkms status -m ttak 2>/dev/null)
 if [ -z "$left$files$strays$dk" ]; then
-	ok "after the purge: no package, no file of theirs, nothing named ttak* under /usr (but /usr/local), /lib/modules, /var/lib/dkms"
+	ok "after the purge: no package, no file of theirs, nothing named ttak* under /usr (but /usr/local), /lib/modules, /var/lib/dkms, /var/cache/man"
 else
 	[ -z "$left" ] || echo "#   still installed:$left"
 	[ -z "$files" ] || echo "$files" | sed 's/^/#   left: /'
