@@ -158,7 +158,8 @@ install: lib man
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ttak
 	rm -f $(DESTDIR)$(LIBDIR)/libttak.* $(DESTDIR)$(LIBDIR)/pkgconfig/libttak.pc
-	rm -f $(DESTDIR)$(MANDIR)/man3/ttak_*.3 $(DESTDIR)$(MANDIR)/man7/ttak.7 \
+	rm -f $(DESTDIR)$(MANDIR)/man3/ttak_*.3 $(DESTDIR)$(MANDIR)/man3/tt_*.3 \
+	      $(DESTDIR)$(MANDIR)/man7/ttak.7 \
 	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard build/man/man3/*.3)))
 
 clean:
