@@ -8,7 +8,8 @@
  * register, and a read section runs with preemption disabled: the task
  * cannot migrate away from the record it published and cannot sleep.
  * The read side is inline in <ttak/mem/epoch.h>, over the per-CPU records
- * exported here: preemption off, a store and smp_mb(). The interface
+ * exported here: preemption off and plain stores, no barrier, as cheap
+ * as rcu_read_lock() on a kernel with a preempt count. The interface
  * towards the core's epoch.c is kernel/core/epoch_flavour.h.
  *
  * Why a record per level: an interrupt may arrive anywhere inside
@@ -18,35 +19,33 @@
  * Contexts on one CPU nest strictly and none interrupts its own level, so
  * each record has exactly one writer at a time and needs no atomics.
  *
- * Two proofs of a grace period:
+ * Two proofs of a grace period, both sound with barrier-free readers:
  *
- *  - The epoch scan (shared with user space): the reader's smp_mb() after
- *    its publish pairs with ttak_flavour_heavy_barrier()'s smp_mb() before
- *    the reclaimer reads the records, so either the scan sees the reader
- *    inside or the reader sees every unlink made before the barrier.
- *    Immediate; every reclaiming call of the API uses it.
+ *  - RCU, the common one: a region with preemption disabled is an RCU
+ *    read-side critical section in every kernel we build for (since the
+ *    RCU flavours were consolidated in 4.20), hardirq and NMI handlers
+ *    included. A batch queued after its unlinks takes
+ *    get_state_synchronize_rcu(); once poll_state_synchronize_rcu() says
+ *    that grace period is over, every section that could have reached
+ *    the batch's objects has ended. It costs nobody anything but
+ *    latency, and a grace period is shared with the whole kernel. Every
+ *    pass uses it (ttak_flavour_scan_on_every_pass() is false), and the
+ *    background work that finishes what passes leave is an rcu_work: it
+ *    runs after a grace period. So a rotation frees its garbage as
+ *    call_rcu() would, a grace period later.
  *
- *    Tried and measured instead (issue 9): readers with no barrier and an
- *    IPI to every CPU as the reclaimer's barrier, the twin of user space's
- *    membarrier(). The read section fell from 1.5-2.1x rcu_read_lock() to
- *    0.82-0.93x under TCG, but every rotation then interrupts every CPU:
- *    the arena cycle went from 1.0-2.3x kmem_cache+call_rcu to 6.7x at 2
- *    and 80-89x at 8 guest CPUs, and retire throughput from 1.0-1.7x to
- *    0.3-0.8x call_rcu. Barrier-free readers need reclaimers that wait for
- *    RCU (proof 2) on the common path, which changes what a rotation
- *    promises in the kernel; that is left for the performance issue.
+ *  - The epoch scan (shared with user space), for when waiting is not
+ *    good enough: ttak_epoch_synchronize(), and a pass that finds the
+ *    queue past its bound (so memory stays bounded however slow grace
+ *    periods are). ttak_flavour_heavy_barrier() sends an IPI to every
+ *    online CPU whose handler runs smp_mb(), the kernel twin of user
+ *    space's membarrier(), and then the records are read.
  *
- *  - RCU: a region with preemption disabled is an RCU read-side critical
- *    section in every kernel we build for (since the RCU flavours were
- *    consolidated in 4.20), hardirq and NMI handlers included. A batch
- *    queued after its unlinks takes get_state_synchronize_rcu(); once
- *    poll_state_synchronize_rcu() says that grace period is over, every
- *    section that could have reached the batch's objects has ended. It
- *    costs nobody anything but latency, and a grace period is shared
- *    with the whole kernel. The background work, which frees what
- *    atomic-context retirers queued, is an rcu_work: it runs after a
- *    grace period and frees what that covers, with a scan on top only
- *    when the queue passed its bound.
+ *    Measured (issue 9, in ttak_bench.ko under TCG): readers paying
+ *    smp_mb() on enter cost 1.5-2.1x rcu_read_lock(); the IPI on every
+ *    pass instead made the arena cycle 6.7x (2 CPUs) to 80-89x (8 CPUs)
+ *    kmem_cache + call_rcu. Only scanning past the bound keeps both
+ *    cheap; the figures are in user/bench/README.md.
  *
  * Retire batches are per CPU: a slot with the open batch, guarded by a
  * per-CPU spinlock taken with interrupts off (any context but NMI may
@@ -54,10 +53,12 @@
  * CPU's partial batch, so it never bounces between CPUs on the retire
  * path. Full batches go to epoch.c's queue and the work item is kicked.
  */
+#include <linux/cpu.h>
 #include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -121,16 +122,34 @@ void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx)
 	}
 }
 
+static void ttak_ipi_mb(void *unused)
+{
+	/* orders this CPU's reader state before the sender's scan */
+	smp_mb();
+}
+
 /*
- * The reclaimer's side of the read-side handshake: pairs with the smp_mb()
- * in ttak_epoch_enter() after a reader publishes its epoch, so either the
- * scan that follows sees the reader inside or the reader sees every unlink
- * made before this barrier.
+ * The reclaimer's side of the read-side handshake, the kernel twin of
+ * membarrier(): a full barrier on every online CPU. Wherever the IPI
+ * lands in a reader's enter, either the reader's state is visible to the
+ * scan that follows, or the reader's loads come after every unlink made
+ * before this call. A section with interrupts off only delays the IPI,
+ * and an NMI's section ends before the IPI can run. cpus_read_lock()
+ * keeps the set of CPUs still: a CPU coming online later starts its
+ * sections after the hotplug code's own barriers.
  */
 void ttak_flavour_heavy_barrier(void)
 {
-	/* pairs with the smp_mb() in ttak_epoch_enter() */
-	smp_mb();
+	might_sleep();
+	cpus_read_lock();
+	on_each_cpu(ttak_ipi_mb, NULL, 1);
+	cpus_read_unlock();
+}
+
+/* The IPI interrupts every CPU: RCU's grace periods are the common proof. */
+bool ttak_flavour_scan_on_every_pass(void)
+{
+	return false;
 }
 
 /*

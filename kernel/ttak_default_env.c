@@ -17,9 +17,10 @@
  * Background rotation is a delayed work item that sleeps between runs.
  * The interval adapts: it is the base interval while there is garbage,
  * doubles on every idle run up to TTAK_ROTATE_BACKOFF base intervals,
- * shrinks while readers hold garbage back or pressure stays over the
- * threshold, and a retire that takes the pressure over the threshold
- * runs it at once.
+ * shrinks to the minimum while garbage not yet flushed stays over the
+ * threshold, and a retire that takes it over the threshold runs it at
+ * once. What a rotation flushed and readers (or the grace period) still
+ * hold is freed by the EBR work item, not by rotating again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -271,7 +272,7 @@ int ttak_default_env_retire(const u32 *id)
 	ttak_denv.nlive--;
 	ttak_denv.nretired++;
 	ttak_denv.retired_bytes += g->capacity;
-	kick = atomic_long_read(&tree->garbage_pressure) >=
+	kick = ttak_mem_tree_actionable_pressure(tree) >=
 	       atomic_long_read(&tree->pressure_threshold);
 out:
 	mutex_unlock(&ttak_denv.lock);
@@ -370,11 +371,9 @@ static void ttak_rotate_workfn(struct work_struct *work)
 		/* only a destroyed env refuses, and exit cancels us first */
 		WARN_ON_ONCE(ttak_rotate_locked());
 		ttak_mem_tree_get_stats(tree, &st);
-		if (st.garbage_pressure >= st.pressure_threshold)
+		/* what waits for readers is freed by EBR, not by rotating */
+		if (ttak_mem_tree_actionable_pressure(tree) >= st.pressure_threshold)
 			next = TTAK_ROTATE_MIN_MS;
-		else if (st.pending_nodes)	/* readers hold some back */
-			next = max(min(next, base) / 2,
-				   (unsigned long)TTAK_ROTATE_MIN_MS);
 		else
 			next = base;
 	}

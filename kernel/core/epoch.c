@@ -15,10 +15,10 @@
  * A batch is freed on either of two proofs:
  *
  *  1. The scan. The reclaimer issues a heavy barrier (a full barrier on
- *     every reader: membarrier() in user space, smp_mb() paired with the
- *     reader's own in the kernel; ttak_flavour_heavy_barrier()) and then
- *     reads every record, each state with acquire, which pairs with the
- *     store-release of 0 by which a reader leaves. A reader that can still reach an
+ *     every reader: membarrier() in user space, an IPI to every CPU in
+ *     the kernel; ttak_flavour_heavy_barrier()) and then reads every
+ *     record, each state with acquire, which pairs with the store-release
+ *     of 0 by which a reader leaves. A reader that can still reach an
  *     object of a batch queued before the barrier is therefore seen
  *     inside with an epoch <= E, and such a batch is freed only when
  *     every reader seen inside has an epoch > E. The global epoch moves
@@ -30,11 +30,15 @@
  *     snapshot is over, every section that began before the batch was
  *     queued (all that could reach its objects) has ended.
  *
- * Proof 1 is immediate: every call of the API that reclaims uses it, so
- * a rotation frees what no reader holds before it returns, in both
- * homes. Proof 2 costs nobody anything but time: the kernel's background
- * pass, which frees what atomic-context retirers queued, uses it unless
- * the queue passed its bound. User space has only proof 1.
+ * Proof 1 is immediate, but its barrier interrupts every reader; user
+ * space has only it, and every reclaiming call uses it, so a rotation
+ * frees what no reader holds before it returns. Proof 2 costs nobody
+ * anything but time: in the kernel every pass (a rotation's, the
+ * background work's) frees what it covers, and only a pass that finds
+ * the queue past its bound, or ttak_epoch_synchronize(), pays for
+ * proof 1 (ttak_flavour_scan_on_every_pass()). So kernel readers enter
+ * without a barrier, and a rotation there frees its garbage once an RCU
+ * grace period has passed, as call_rcu() would.
  *
  * Cleanups run only in passes, which run where the flavour allows
  * (kernel: preemptible process context, the work item included); a
@@ -50,9 +54,13 @@
 /*
  * Queue length at which a retirer that may reclaim runs a pass itself
  * (one that may not asks for the background one): the bound on what
- * waits, while readers progress.
+ * waits, while readers progress. Where passes do not scan the readers
+ * (kernel), a pass past the bound does, and that interrupts every CPU:
+ * the queue may hold more first (RCU, for comparison, lets 10000
+ * callbacks per CPU wait before it hurries its grace periods).
  */
 #define TTAK_RECLAIM_SOFT	(8 * TTAK_RETIRE_BATCH)
+#define TTAK_RECLAIM_SOFT_LAZY	(64 * TTAK_RETIRE_BATCH)
 
 struct ttak_retire_item {
 	void *ptr;
@@ -100,6 +108,7 @@ static struct {
 	struct ttak_run *runs;	/* in progress, on the runners' stacks */
 	u64 run_tickets;	/* tickets handed out so far */
 	u64 kept;		/* retirees kept for ever: no memory at all */
+	bool scanning;		/* a bound-driven scan is in progress */
 } ttak_ebr;
 
 static struct ttak_retire_chunk ttak_reserve[TTAK_RESERVE_CHUNKS];
@@ -378,15 +387,17 @@ static void ttak_run_chunks(struct ttak_retire_chunk *c)
 }
 
 /*
- * One reclamation pass; never waits for a reader. It seals the caller's
- * open batch (@every: every CPU's). With @expedite it forces the
+ * One reclamation pass; never waits for a reader. With @expedite it
+ * seals the caller's open batch (@every: every CPU's), forces the
  * ordering on every reader and scans their records, so a batch no
- * reader can hold now is freed now; without, only what the flavour's
- * cheaper proof covers is. Readers the scan sees inside with an old
- * epoch are reported through @scan when the caller asks.
+ * reader can hold now is freed now. Without, it frees what the flavour's
+ * cheaper proof covers, and seals only with @seal: a batch sealed now
+ * has no grace period behind it yet, and the background pass, which
+ * seals, comes anyway. Readers the scan sees inside with an old epoch
+ * are reported through @scan when the caller asks.
  */
 static void ttak_reclaim_pass(struct ttak_scan *scan, bool every,
-			      bool expedite)
+			      bool seal, bool expedite)
 {
 	struct ttak_retire_chunk *done;
 	struct ttak_run run, **pp;
@@ -394,7 +405,8 @@ static void ttak_reclaim_pass(struct ttak_scan *scan, bool every,
 	u64 last_seq = 0, bound = 0;
 	bool left;
 
-	ttak_seal_open(every, true);
+	if (seal || expedite)
+		ttak_seal_open(every, true);
 	if (expedite) {
 		flags = ttak_ebr_lock();
 		last_seq = ttak_ebr.sealed;
@@ -465,25 +477,57 @@ static size_t ttak_pending_now(void)
 	return pending;
 }
 
-void ttak_epoch_reclaim(void)
+static size_t ttak_reclaim_soft(void)
+{
+	return ttak_flavour_scan_on_every_pass() ? TTAK_RECLAIM_SOFT :
+						    TTAK_RECLAIM_SOFT_LAZY;
+}
+
+/*
+ * A pass. Where the scan is the only proof, a scanning one. Elsewhere
+ * (kernel) what the grace periods cover first, and only if the queue is
+ * still past its bound a scan, by one reclaimer at a time: the others go
+ * on, one round of IPIs serves them all.
+ */
+static void ttak_pass(bool seal)
 {
 	struct ttak_scan scan = { 0 };
+	unsigned long flags;
+	bool mine;
 
+	if (ttak_flavour_scan_on_every_pass()) {
+		ttak_reclaim_pass(&scan, true, seal, true);
+		return;
+	}
+	ttak_reclaim_pass(&scan, true, seal, false);
+	if (ttak_pending_now() < TTAK_RECLAIM_SOFT_LAZY)
+		return;
+	flags = ttak_ebr_lock();
+	mine = !ttak_ebr.scanning;
+	ttak_ebr.scanning = true;
+	ttak_ebr_unlock(flags);
+	if (!mine)
+		return;
+	ttak_reclaim_pass(&scan, true, true, true);
+	flags = ttak_ebr_lock();
+	ttak_ebr.scanning = false;
+	ttak_ebr_unlock(flags);
+}
+
+void ttak_epoch_reclaim(void)
+{
 	if (!ttak_flavour_may_reclaim()) {
 		ttak_plat_err("epoch reclaim where it may not sleep; left to the background\n");
 		ttak_flavour_kick_reclaim();
 		return;
 	}
-	ttak_reclaim_pass(&scan, true, true);
+	ttak_pass(false);
 }
 EXPORT_SYMBOL_GPL(ttak_epoch_reclaim);
 
 void ttak_epoch_background_pass(void)
 {
-	struct ttak_scan scan = { 0 };
-
-	ttak_reclaim_pass(&scan, true,
-			  ttak_pending_now() >= TTAK_RECLAIM_SOFT);
+	ttak_pass(true);
 }
 
 /* Wait until every reader inside a section now has left it. */
@@ -508,6 +552,8 @@ static void ttak_wait_readers(void)
 
 void ttak_epoch_synchronize(void)
 {
+	struct ttak_scan scan = { 0 };
+
 	ttak_might_sleep();
 	if (ttak_flavour_in_section()) {
 		ttak_plat_err("epoch synchronize inside a read section; refused\n");
@@ -521,7 +567,8 @@ void ttak_epoch_synchronize(void)
 	}
 	ttak_seal_open(true, false);
 	ttak_wait_readers();
-	ttak_epoch_reclaim();
+	/* a scanning pass: what was sealed above is free of readers now */
+	ttak_reclaim_pass(&scan, true, true, true);
 	/* what another thread detached meanwhile is cleaned before we return */
 	ttak_wait_runs();
 }
@@ -573,6 +620,7 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 	struct ttak_retire_chunk **slot, *c, *fresh = NULL;
 	unsigned long flags;
 	size_t pending;
+	bool first;
 
 	if (!ptr)
 		return;
@@ -603,7 +651,8 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 	c = *slot;
 	c->items[c->count].ptr = ptr;
 	c->items[c->count].cleanup = cleanup;
-	if (++c->count == TTAK_RETIRE_BATCH)
+	first = c->count++ == 0;
+	if (c->count == TTAK_RETIRE_BATCH)
 		*slot = NULL;
 	else
 		c = NULL;
@@ -611,11 +660,18 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *))
 
 	if (fresh)
 		ttak_chunk_put(fresh);
+	/*
+	 * A batch that never fills must not wait for a reclaim nobody
+	 * calls: the background pass seals it (kernel; a no-op in user
+	 * space, where the thread seals its own at the latest at exit).
+	 */
+	if (first && !c)
+		ttak_flavour_kick_reclaim();
 	if (!c)
 		return;
 	pending = ttak_chunks_seal(c);
 	/* back-pressure: the queue stays bounded while readers progress */
-	if (pending >= TTAK_RECLAIM_SOFT && ttak_flavour_may_reclaim())
+	if (pending >= ttak_reclaim_soft() && ttak_flavour_may_reclaim())
 		ttak_epoch_reclaim();
 	else
 		ttak_flavour_kick_reclaim();
@@ -632,6 +688,13 @@ size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max)
 	ttak_flavour_heavy_barrier();
 	flags = ttak_ebr_lock();
 	ttak_scan_locked(&scan);
+	/*
+	 * Where passes do not scan (kernel), the epoch may not have moved
+	 * since the readers holding the queue back entered: the scan just
+	 * moved it if it could, and a second one names them.
+	 */
+	if (!scan.blockers && ttak_ebr.head)
+		ttak_scan_locked(&scan);
 	ttak_ebr_unlock(flags);
 	return scan.blockers;
 }

@@ -11,8 +11,9 @@
  *
  *   kernel/epoch_percpu.c        ttak.ko: one record per CPU and context
  *                                level, preemption disabled inside a
- *                                section, smp_mb() on enter, RCU's
- *                                grace periods as a second proof.
+ *                                section, plain stores on enter, RCU's
+ *                                grace periods as the common proof and an
+ *                                IPI to every CPU for the scan.
  *   user/lib/epoch_membarrier.c  libttak: one record per thread in a
  *                                registry, plain stores on enter,
  *                                membarrier() on the reclaimer's side.
@@ -92,10 +93,20 @@ void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx);
  * caller's next reads of the records, or sees every store the caller
  * made before the call (the unlinks of what it retired). epoch.c calls
  * it before every scan whose result frees memory or reports readers.
- * May sleep in user space (membarrier()); a plain smp_mb() in the
- * kernel. Called only where ttak_flavour_may_reclaim().
+ * May sleep: membarrier() in user space, an IPI to every online CPU in
+ * the kernel. Called only where ttak_flavour_may_reclaim().
  */
 void ttak_flavour_heavy_barrier(void);
+
+/*
+ * Does a reclamation pass scan the readers (after the heavy barrier) on
+ * its common path? User space: yes, the scan is its only proof, so a
+ * rotation frees what no reader holds before it returns. Kernel: no,
+ * the heavy barrier interrupts every CPU; a pass frees what RCU's grace
+ * periods cover and scans only when the queue passed its bound, and
+ * ttak_epoch_synchronize() scans as it waits.
+ */
+bool ttak_flavour_scan_on_every_pass(void);
 
 /* Is the calling thread (user) or context (kernel) inside a section? */
 bool ttak_flavour_in_section(void);

@@ -31,7 +31,7 @@ EXPORT_SYMBOL_GPL(ttak_epoch_gc_destroy);
 
 static bool ttak_gc_over_threshold(ttak_epoch_gc_t *gc)
 {
-	return ttak_asize_read(&gc->tree.garbage_pressure) >=
+	return ttak_mem_tree_actionable_pressure(&gc->tree) >=
 	       ttak_asize_read(&gc->tree.pressure_threshold);
 }
 

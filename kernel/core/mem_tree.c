@@ -233,6 +233,17 @@ void ttak_mem_tree_destroy(ttak_mem_tree_t *tree)
 }
 EXPORT_SYMBOL_GPL(ttak_mem_tree_destroy);
 
+size_t ttak_mem_tree_actionable_pressure(ttak_mem_tree_t *tree)
+{
+	size_t pressure = ttak_asize_read(&tree->garbage_pressure);
+	size_t pending;
+
+	if (ttak_flavour_scan_on_every_pass())
+		return pressure;
+	pending = ttak_asize_read(&tree->pending_bytes);
+	return pressure > pending ? pressure - pending : 0;
+}
+
 /*
  * Tree locked: is an automatic cleanup due? The clock is read only when
  * there is garbage to judge, and the reading goes to *@now_ns for the
@@ -249,7 +260,7 @@ static bool ttak_cleanup_due(ttak_mem_tree_t *tree, u64 *now_ns)
 	if (since >= tree->max_interval_ns)
 		return true;
 	return since >= tree->min_interval_ns &&
-	       ttak_asize_read(&tree->garbage_pressure) >=
+	       ttak_mem_tree_actionable_pressure(tree) >=
 	       ttak_asize_read(&tree->pressure_threshold);
 }
 

@@ -68,6 +68,12 @@ void ttak_mem_tree_cleanup_at(struct ttak_mem_tree *tree, u64 now,
  */
 bool ttak_mem_tree_release_owner(struct ttak_mem_tree *tree, void *ptr,
 				 u64 serial);
+/*
+ * The garbage pressure a cleanup can act on now: where a pass frees only
+ * after a grace period (kernel), without what was unlinked already and
+ * waits for one; another cleanup would not free that sooner.
+ */
+size_t ttak_mem_tree_actionable_pressure(struct ttak_mem_tree *tree);
 /* A fresh id for a node or an env; never 0, never reused. */
 u64 ttak_core_new_id(void);
 void ttak_mem_tree_core_init(void);

@@ -35,6 +35,10 @@ static inline struct ttak_mem_tree_stats tree_stats(ttak_mem_tree_t *tree)
 	struct ttak_mem_tree_stats s;
 
 	memset(&s, 0xff, sizeof(s));
+#ifdef __KERNEL__
+	/* the kernel frees what a cleanup flushed after a grace period */
+	tu_after_grace_period();
+#endif
 	ttak_mem_tree_get_stats(tree, &s);
 	return s;
 }

@@ -31,8 +31,13 @@
 #include <ttak/timing/timing.h>
 
 #if TU_KERNEL
+#include <linux/completion.h>
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
 #include <linux/irq_work.h>
 #include <linux/irqflags.h>
+#include <linux/kthread.h>
+#include <linux/timer.h>
 #endif
 
 #define BAD_FLAG	((ttak_mem_flags_t)(1 << 7))
@@ -2062,6 +2067,128 @@ TU_TEST(ebr_reclaim_in_atomic_context_does_not_clean)
 	ttak_epoch_synchronize();
 	ASSERT_EQ(ebr_cleaned_now(), before + 1);
 }
+
+/* Waits of up to this long for the work item on a slow guest. */
+#define EBR_BACKGROUND_MS	20000
+
+/* Poll until @want objects were cleaned; false after the limit. */
+static bool ebr_cleaned_reaches(u64 want)
+{
+	unsigned int ms;
+
+	for (ms = 0; ms < EBR_BACKGROUND_MS; ms += 20) {
+		if (ebr_cleaned_now() >= want)
+			return true;
+		msleep(20);
+	}
+	return ebr_cleaned_now() >= want;
+}
+
+struct ebr_timer {
+	struct timer_list timer;
+	void *obj[3];
+	bool in_softirq;
+	bool done;
+};
+
+static void ebr_timer_fn(struct timer_list *t)
+{
+	struct ebr_timer *et = container_of(t, struct ebr_timer, timer);
+	int i;
+
+	et->in_softirq = in_serving_softirq();
+	for (i = 0; i < ARRAY_SIZE(et->obj); i++)
+		ttak_epoch_retire(et->obj[i], ebr_count_free);
+	WRITE_ONCE(et->done, true);
+}
+
+/*
+ * Three retires from a timer fill no batch, and nobody reclaims or
+ * synchronizes: the work item must still seal the partial batch and
+ * free it after a grace period.
+ */
+TU_TEST(ebr_partial_batch_from_a_timer_is_freed_unasked)
+{
+	struct ebr_timer et = { 0 };
+	u64 before;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(et.obj); i++) {
+		et.obj[i] = ttak_mem_alloc(40, __TTAK_UNSAFE_MEM_FOREVER__, 0);
+		ASSERT_NOT_NULL(et.obj[i]);
+	}
+	ttak_epoch_synchronize();
+	before = ebr_cleaned_now();
+	timer_setup_on_stack(&et.timer, ebr_timer_fn, 0);
+	mod_timer(&et.timer, jiffies + 1);
+	while (!READ_ONCE(et.done))
+		usleep_range(1000, 2000);
+	del_timer_sync(&et.timer);
+	destroy_timer_on_stack(&et.timer);
+	ASSERT(et.in_softirq);
+	CHECK(ebr_cleaned_reaches(before + ARRAY_SIZE(et.obj)));
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before + ARRAY_SIZE(et.obj));
+}
+
+struct ebr_on_cpu {
+	struct completion done;
+	void *obj[3];
+	int cpu;
+};
+
+static int ebr_retire_on_cpu_fn(void *data)
+{
+	struct ebr_on_cpu *oc = data;
+	int i;
+
+	oc->cpu = raw_smp_processor_id();
+	for (i = 0; i < ARRAY_SIZE(oc->obj); i++)
+		ttak_epoch_retire(oc->obj[i], ebr_count_free);
+	complete(&oc->done);
+	return 0;
+}
+
+/*
+ * A CPU goes offline with a partial batch in its slot: the slot of every
+ * possible CPU is sealed by the background pass, so the objects are
+ * still freed, unasked. (With one CPU online there is none to take
+ * away: the case says so and checks nothing.)
+ */
+TU_TEST(ebr_partial_batch_of_an_offlined_cpu_is_freed)
+{
+	struct ebr_on_cpu oc = { .cpu = -1 };
+	unsigned int cpu = cpumask_last(cpu_online_mask);
+	struct task_struct *task;
+	u64 before;
+	int i, err;
+
+	if (num_online_cpus() < 2 || !cpu) {
+		pr_info("# %s: one CPU online, nothing to offline\n", __func__);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(oc.obj); i++) {
+		oc.obj[i] = ttak_mem_alloc(40, __TTAK_UNSAFE_MEM_FOREVER__, 0);
+		ASSERT_NOT_NULL(oc.obj[i]);
+	}
+	init_completion(&oc.done);
+	ttak_epoch_synchronize();
+	before = ebr_cleaned_now();
+	task = kthread_create(ebr_retire_on_cpu_fn, &oc, "ttak_unit_cpu%u",
+			      cpu);
+	ASSERT(!IS_ERR(task));
+	kthread_bind(task, cpu);
+	wake_up_process(task);
+	wait_for_completion(&oc.done);
+	ASSERT_EQ(oc.cpu, (int)cpu);
+	err = remove_cpu(cpu);
+	CHECK_EQ(err, 0);
+	CHECK(ebr_cleaned_reaches(before + ARRAY_SIZE(oc.obj)));
+	if (!err)
+		CHECK_EQ(add_cpu(cpu), 0);
+	ttak_epoch_synchronize();
+	ASSERT_EQ(ebr_cleaned_now(), before + ARRAY_SIZE(oc.obj));
+}
 #endif /* TU_KERNEL */
 
 /* --- epoch gc ----------------------------------------------------------- */
@@ -2218,6 +2345,39 @@ TU_TEST(gc_rotate_flushes_released_blocks_in_one_rotation)
 	ttak_epoch_gc_destroy(&gc);
 	ASSERT_EQ(tu_live_blocks(), 0);
 }
+
+#if TU_KERNEL
+/*
+ * A kernel rotation takes its garbage out of the tree at once and frees
+ * it after a grace period, from the work item: nobody calls anything
+ * more. (The stats are read directly: tree_stats() would wait.)
+ */
+TU_TEST(gc_kernel_rotation_frees_after_a_grace_period_unasked)
+{
+	struct ttak_mem_tree_stats st = { 0 };
+	ttak_epoch_gc_t gc;
+	unsigned int ms;
+	void *a;
+
+	ttak_epoch_gc_init(&gc);
+	a = tracked(&gc, 4096);
+	ASSERT_NOT_NULL(a);
+	release(&gc, a);
+	ttak_epoch_gc_rotate(&gc);
+	ASSERT_NULL(ttak_mem_tree_find_node(&gc.tree, a));
+	for (ms = 0; ms < EBR_BACKGROUND_MS; ms += 20) {
+		ttak_mem_tree_get_stats(&gc.tree, &st);
+		if (!st.pending_nodes)
+			break;
+		msleep(20);
+	}
+	CHECK_EQ(st.pending_nodes, 0);
+	CHECK_EQ(st.garbage_pressure, 0);
+	CHECK_EQ(st.freed_nodes, 1);
+	ttak_epoch_gc_destroy(&gc);
+	ASSERT_EQ(tu_live_blocks(), 0);
+}
+#endif
 
 TU_TEST(gc_rotate_counts_epochs)
 {
@@ -3314,6 +3474,8 @@ static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(ebr_retire_with_interrupts_off),
 	TU_CASE(ebr_retire_from_hardirq_over_a_task_section),
 	TU_CASE(ebr_reclaim_in_atomic_context_does_not_clean),
+	TU_CASE(ebr_partial_batch_from_a_timer_is_freed_unasked),
+	TU_CASE(ebr_partial_batch_of_an_offlined_cpu_is_freed),
 #endif
 
 	TU_CASE(gc_init_starts_at_epoch_zero_in_automatic_mode),
@@ -3327,6 +3489,9 @@ static const struct tu_case ttak_core_cases[] = {
 	TU_CASE(gc_rotate_counts_epochs),
 	TU_CASE(gc_automatic_mode_rotates_on_register_over_threshold),
 	TU_CASE(gc_manual_mode_flushes_only_on_request),
+#if TU_KERNEL
+	TU_CASE(gc_kernel_rotation_frees_after_a_grace_period_unasked),
+#endif
 	TU_CASE(gc_hints_rotate_as_documented),
 	TU_CASE(gc_hint_values_match_api),
 	TU_CASE(gc_destroy_frees_every_tracked_block),

@@ -77,10 +77,12 @@
 #include <linux/limits.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include <ttak/mem/epoch.h>
 #include "core/ttak_core.h"	/* ttak_mem_core_usage() */
 #else
 #include <stdlib.h>
@@ -247,10 +249,24 @@ static inline bool tu_check_ptr(unsigned long va, unsigned long vb,
 
 #define TU_READ_U32(p)		((u32)atomic_read(p))
 
+/*
+ * In the kernel a rotation or cleanup frees what it flushed once an RCU
+ * grace period has passed; user space frees at once. So a kernel case
+ * waits for one before it counts what was freed, unless it is inside a
+ * section (or atomic), where it may not wait and what its section holds
+ * must still count as pending.
+ */
+static inline void tu_after_grace_period(void)
+{
+	if (preemptible())
+		ttak_epoch_synchronize();
+}
+
 static inline size_t tu_live_blocks(void)
 {
 	size_t blocks, bytes;
 
+	tu_after_grace_period();
 	ttak_mem_core_usage(&blocks, &bytes);
 	return blocks - tu_base_blocks;
 }
@@ -259,6 +275,7 @@ static inline size_t tu_live_bytes(void)
 {
 	size_t blocks, bytes;
 
+	tu_after_grace_period();
 	ttak_mem_core_usage(&blocks, &bytes);
 	return bytes - tu_base_bytes;
 }
@@ -312,6 +329,8 @@ static inline bool tu_run_case(const struct tu_case *c, size_t nr)
 
 	tu_current = c;
 	tu_failures = 0;
+	/* what earlier cases flushed is freed before this one counts */
+	tu_after_grace_period();
 	ttak_mem_core_usage(&tu_base_blocks, &tu_base_bytes);
 	init_completion(&tu_done);
 	start = ktime_get_ns();
@@ -375,6 +394,11 @@ static inline int tu_run(const struct tu_suite *suite)
 #define CLEAR_ERRNO()		(errno = 0)
 #define TU_FAIL(...)		tt_fail(__FILE__, __LINE__, __VA_ARGS__)
 #define TU_READ_U32(p)		atomic_load(p)
+
+/* A rotation or cleanup frees at once here: nothing to wait for. */
+static inline void tu_after_grace_period(void)
+{
+}
 
 /* Each case runs in a fresh child: everything live is the case's. */
 static inline size_t tu_live_blocks(void)

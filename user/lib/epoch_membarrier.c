@@ -275,6 +275,12 @@ void ttak_flavour_heavy_barrier(void)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
+/* The scan is the only proof here: every pass uses it. */
+bool ttak_flavour_scan_on_every_pass(void)
+{
+	return true;
+}
+
 bool ttak_flavour_in_section(void)
 {
 	return ttak_epoch_self.nesting != 0;

@@ -80,9 +80,14 @@ void ttak_epoch_retire(void *ptr, void (*cleanup)(void *));
  * ttak_epoch_reclaim() - Advance the epoch if possible and run every
  * cleanup whose grace period has passed.
  *
- * Never waits for readers. Seals the caller's own batch first (kernel:
- * every CPU's open batch), so with no reader inside a section everything
- * retired so far is cleaned up.
+ * Never waits for readers. User space: seals the caller's own batch
+ * first, so with no reader inside a section everything retired so far is
+ * cleaned up. Kernel: cleans up what an RCU grace period since its
+ * retire covers; the rest is left to the module's background work, which
+ * seals every CPU's batch and runs after each grace period. Only once
+ * the queue passed its bound does a pass also seal every batch and scan
+ * the readers, interrupting every CPU, so memory stays bounded however
+ * slow grace periods are.
  *
  * Context: user space: any thread. Kernel: preemptible process context
  *	(so outside a section); may sleep. Elsewhere it only asks the work
@@ -99,8 +104,9 @@ void ttak_epoch_reclaim(void);
  * those another thread's reclaim had taken on and was still running.
  *
  * Context: must not be called inside a section, nor from a cleanup.
- *	Kernel: preemptible process context; sleeps. Refused with an error
- *	logged (user space: errno EDEADLK) where it would deadlock.
+ *	Kernel: preemptible process context; sleeps, and sends every online
+ *	CPU an IPI to see which readers are inside (its cost). Refused with
+ *	an error logged (user space: errno EDEADLK) where it would deadlock.
  */
 void ttak_epoch_synchronize(void);
 
@@ -137,9 +143,11 @@ void ttak_epoch_exit_unmatched(void);
 /**
  * ttak_epoch_enter() - Enter a read section on the local CPU.
  *
- * Disables preemption, publishes the current epoch in this CPU's reader
- * record and issues smp_mb() (the reclaimer's scan pairs with it; see
- * kernel/epoch_percpu.c for why not an IPI). Objects reached inside the
+ * Disables preemption and publishes the current epoch in this CPU's
+ * reader record, with no barrier: a reclaimer proves a grace period by
+ * RCU's (a section with preemption off is an RCU read-side critical
+ * section), or interrupts every CPU before it scans the records (see
+ * kernel/epoch_percpu.c). Objects reached inside the
  * section stay valid until the matching ttak_epoch_exit(). Sections
  * nest; a softirq, hardirq or NMI that interrupts a section (even in the
  * middle of its enter or exit) uses its own record of the CPU, so its
@@ -157,9 +165,15 @@ static inline void ttak_epoch_enter(void)
 	r = this_cpu_ptr(&ttak_epoch_cpu_readers.level[interrupt_context_level()]);
 	if (r->nesting++)
 		return;
-	atomic64_set(&r->state, (atomic64_read(&ttak_epoch_global) << 1) | 1);
-	/* pairs with the reclaimer's smp_mb() before it reads the records */
-	smp_mb();
+	/* acquire: the epoch is read before any object of the section */
+	atomic64_set(&r->state,
+		     (atomic64_read_acquire(&ttak_epoch_global) << 1) | 1);
+	/*
+	 * Keeps the store before the section's accesses in program order;
+	 * the reclaimer's IPI (a full barrier on this CPU) or a grace
+	 * period does the rest.
+	 */
+	barrier();
 }
 
 /**

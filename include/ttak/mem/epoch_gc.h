@@ -107,7 +107,10 @@ ttak_mem_node_t *ttak_epoch_gc_register_node(ttak_epoch_gc_t *gc, void *ptr,
  *
  * Costs O(garbage + readers). Never waits: blocks still visible to a
  * reader stay pending (see ttak_epoch_report_blockers()) and are freed
- * by a later rotation or reclaim.
+ * by a later rotation or reclaim. Kernel: the flushed blocks are freed
+ * once an RCU grace period has passed, as call_rcu() frees (by the
+ * module's background work or a later rotation; ttak_epoch_synchronize()
+ * waits for them), so no reader pays a barrier to enter a section.
  *
  * Context: user space: any thread. Kernel: process context.
  * A NULL or destroyed @gc is refused (errno EINVAL).

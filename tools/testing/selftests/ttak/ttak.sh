@@ -291,6 +291,12 @@ reader_holds_flush() {
 	done
 	rmmod ttak_epoch_hold_test
 	ctl rotate
+	# freed after a grace period, by the module's own work item
+	waited=0
+	while [ "$(cat "$dfs/flush_status")" != flushed ] && [ $waited -lt 20 ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
 	after=$(cat "$dfs/flush_status")
 	echo "after the reader left: $after, pressure $(cat "$dfs/pressure")" |
 		diag

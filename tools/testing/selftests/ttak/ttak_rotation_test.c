@@ -10,35 +10,8 @@
  *              the threshold runs the rotation at once.
  */
 #define _GNU_SOURCE
-#include <time.h>
-
 #include "kselftest_harness.h"
 #include "ttak_selftest.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Poll until pressure is 0; the ms it took, or -1 after @limit_ms. */
-static long long wait_flushed(long long limit_ms)
-{
-	long long start = now_ms();
-	char buf[TTAK_BUF];
-
-	for (;;) {
-		if (ttak_pressure() == 0 &&
-		    ttak_read("flush_status", buf, sizeof(buf)) > 0 &&
-		    !strcmp(buf, "flushed\n"))
-			return now_ms() - start;
-		if (now_ms() - start > limit_ms)
-			return -1;
-		usleep(10000);
-	}
-}
 
 /* Begin, carve and retire one default generation; its id. */
 static long long retire_one(struct __test_metadata *_metadata)
@@ -77,7 +50,7 @@ TEST(periodic)
 	id = retire_one(_metadata);
 	ASSERT_LE(0, id);
 	/* below the threshold: it waits for the timer, at most backed off */
-	took = wait_flushed(interval * 8 * 3 + 2000);
+	took = ttak_wait_flushed(interval * 8 * 3 + 2000);
 	ASSERT_LE(0, took) TH_LOG("still pending: pressure %lld",
 				  ttak_pressure());
 	TH_LOG("flushed %lld ms after the retire", took);
@@ -89,7 +62,7 @@ TEST(periodic)
 	usleep(interval * 4 * 1000);
 	id = retire_one(_metadata);
 	ASSERT_LE(0, id);
-	took = wait_flushed(interval * 8 * 3 + 2000);
+	took = ttak_wait_flushed(interval * 8 * 3 + 2000);
 	ASSERT_LE(0, took);
 	TH_LOG("flushed %lld ms after the second retire", took);
 }
@@ -110,7 +83,7 @@ TEST(kick)
 	flushes = ttak_stat("flushes");
 	id = retire_one(_metadata);
 	ASSERT_LE(0, id);
-	took = wait_flushed(5000);
+	took = ttak_wait_flushed(5000);
 	ASSERT_LE(0, took) TH_LOG("pressure %lld not flushed by a kick",
 				  ttak_pressure());
 	TH_LOG("kicked rotation flushed %lld ms after the retire", took);

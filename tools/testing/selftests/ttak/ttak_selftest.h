@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TTAK_DEBUGFS	"/sys/kernel/debug/ttak"
@@ -231,6 +232,40 @@ static inline void ttak_snapshot(char *out, size_t size)
 	if (len < size)
 		snprintf(out + len, size - len, "pressure=%lld\n%s",
 			 ttak_pressure(), gens);
+}
+
+static inline long long ttak_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The module frees what a rotation flushed once an RCU grace period has
+ * passed, from its own work item: a few ms, far longer on a slow guest.
+ */
+#define TTAK_GRACE_PERIOD_MS	20000
+
+/*
+ * Poll until pressure is 0 and flush_status says "flushed"; the ms it
+ * took, or -1 after @limit_ms.
+ */
+static inline long long ttak_wait_flushed(long long limit_ms)
+{
+	long long start = ttak_now_ms();
+	char buf[TTAK_BUF];
+
+	for (;;) {
+		if (ttak_pressure() == 0 &&
+		    ttak_read("flush_status", buf, sizeof(buf)) > 0 &&
+		    !strcmp(buf, "flushed\n"))
+			return ttak_now_ms() - start;
+		if (ttak_now_ms() - start > limit_ms)
+			return -1;
+		usleep(10000);
+	}
 }
 
 #endif /* TTAK_SELFTEST_H */
