@@ -340,11 +340,12 @@ size_t ttak_default_env_shrink(void)
 
 	if (!mutex_trylock(&ttak_denv.lock))
 		return 0;
-	before = ttak_default_env_pressure();
+	/* what the rotation flushes; a grace period frees it unasked */
+	before = ttak_mem_tree_actionable_pressure(&ttak_denv.env.gc->tree);
 	/* a failure needs a destroyed env, which a loaded module never has */
 	if (before)
 		WARN_ON_ONCE(ttak_rotate_locked());
-	after = ttak_default_env_pressure();
+	after = ttak_mem_tree_actionable_pressure(&ttak_denv.env.gc->tree);
 	mutex_unlock(&ttak_denv.lock);
 	return before > after ? before - after : 0;
 }

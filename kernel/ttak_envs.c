@@ -54,6 +54,15 @@ static size_t ttak_env_pressure(const ttak_arena_env_t *env)
 	return atomic_long_read(&env->gc->tree.garbage_pressure);
 }
 
+/*
+ * What a rotation can act on: without what an earlier one flushed and
+ * a grace period frees anyway (the EBR work item does, unasked).
+ */
+static size_t ttak_env_actionable(ttak_arena_env_t *env)
+{
+	return ttak_mem_tree_actionable_pressure(&env->gc->tree);
+}
+
 /* 1-32 characters of [A-Za-z0-9_.-], not "." nor "..", not "default". */
 static int ttak_check_name(const char *name)
 {
@@ -149,16 +158,20 @@ void ttak_env_unpublish(ttak_arena_env_t *env)
 }
 EXPORT_SYMBOL_GPL(ttak_env_unpublish);
 
-/* Rotate one env (registry locked); returns the garbage bytes freed. */
+/*
+ * Rotate one env (registry locked); returns the garbage bytes it flushed
+ * (freed once a grace period has passed, without anything more).
+ */
 static size_t ttak_rotate_env(struct ttak_env_entry *e)
 {
 	struct ttak_mem_tree_stats ts0, ts1;
-	size_t before, after;
+	size_t before, after, acted;
 	u64 now;
 	int ret;
 
 	lockdep_assert_held(&ttak_envs.rotate_lock);
 	ttak_mem_tree_get_stats(&e->env->gc->tree, &ts0);
+	acted = ttak_env_actionable(e->env);
 	before = ttak_env_pressure(e->env);
 	ret = __ttak_arena_env_rotate(e->env);
 	if (ret) {
@@ -182,7 +195,8 @@ static size_t ttak_rotate_env(struct ttak_env_entry *e)
 	if (ts1.pending_nodes)
 		ttak_trace_blockers();
 	e->last_rotate_ns = now;
-	return before > after ? before - after : 0;
+	after = ttak_env_actionable(e->env);
+	return acted > after ? acted - after : 0;
 }
 
 /* The published entry of @env (list_lock held), or NULL. */
@@ -237,11 +251,11 @@ static void ttak_envs_workfn(struct work_struct *work)
 	mutex_lock(&ttak_envs.rotate_lock);
 	list_for_each_entry(e, &ttak_envs.list, link) {
 		ttak_epoch_gc_get_stats(e->env->gc, &gs);
-		if (gs.manual || !ttak_env_pressure(e->env))
+		if (gs.manual || !ttak_env_actionable(e->env))
 			continue;
 		ttak_rotate_env(e);
-		/* over its threshold still, or held by readers: soon again */
-		if (ttak_env_pressure(e->env))
+		/* garbage left that a rotation can flush: soon again */
+		if (ttak_env_actionable(e->env))
 			next = TTAK_ENVS_MIN_MS;
 	}
 	mutex_unlock(&ttak_envs.rotate_lock);
@@ -283,7 +297,7 @@ size_t ttak_envs_shrink(void)
 	if (!mutex_trylock(&ttak_envs.rotate_lock))
 		return 0;
 	list_for_each_entry(e, &ttak_envs.list, link)
-		if (ttak_env_pressure(e->env))
+		if (ttak_env_actionable(e->env))
 			freed += ttak_rotate_env(e);
 	mutex_unlock(&ttak_envs.rotate_lock);
 	return freed;

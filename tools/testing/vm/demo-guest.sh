@@ -30,6 +30,14 @@ ctl begin
 ctl carve
 ctl retire
 ctl rotate
+# the rotation took the block out of the tree; ttak.ko's work item frees
+# it once an RCU grace period has passed
+waited=0
+while [ "$(cat "$d/flush_status")" != flushed ] && [ $waited -lt 20 ]; do
+	sleep 1
+	waited=$((waited + 1))
+done
+show "after a grace period"
 echo "\$ rmmod ttak"
 rmmod ttak || rc=1
 exit $rc
