@@ -290,7 +290,7 @@ out:
 static int ttak_rotate_locked(void)
 {
 	ttak_mem_tree_t *tree = &ttak_denv.env.gc->tree;
-	size_t before = ttak_default_env_pressure();
+	size_t before = ttak_mem_tree_actionable_pressure(tree);
 	size_t blocks = 0, bytes = 0;
 	struct ttak_mem_tree_stats st;
 	struct ttak_kgen *g, *tmp;
@@ -315,7 +315,8 @@ static int ttak_rotate_locked(void)
 		ttak_denv.flushed++;
 		kfree(g);
 	}
-	trace_ttak_gc_rotate("default", before, ttak_default_env_pressure());
+	trace_ttak_gc_rotate("default", before,
+			     ttak_mem_tree_actionable_pressure(tree));
 	if (blocks)
 		trace_ttak_flush("default", blocks, bytes, now - oldest);
 	ttak_mem_tree_get_stats(tree, &st);

@@ -165,14 +165,13 @@ EXPORT_SYMBOL_GPL(ttak_env_unpublish);
 static size_t ttak_rotate_env(struct ttak_env_entry *e)
 {
 	struct ttak_mem_tree_stats ts0, ts1;
-	size_t before, after, acted;
+	size_t before, after;
 	u64 now;
 	int ret;
 
 	lockdep_assert_held(&ttak_envs.rotate_lock);
 	ttak_mem_tree_get_stats(&e->env->gc->tree, &ts0);
-	acted = ttak_env_actionable(e->env);
-	before = ttak_env_pressure(e->env);
+	before = ttak_env_actionable(e->env);
 	ret = __ttak_arena_env_rotate(e->env);
 	if (ret) {
 		/* its owner destroyed it while published: a client's bug */
@@ -181,7 +180,7 @@ static size_t ttak_rotate_env(struct ttak_env_entry *e)
 		return 0;
 	}
 	now = ttak_get_tick_count_ns();
-	after = ttak_env_pressure(e->env);
+	after = ttak_env_actionable(e->env);
 	ttak_mem_tree_get_stats(&e->env->gc->tree, &ts1);
 	trace_ttak_gc_rotate(e->name, before, after);
 	/*
@@ -195,8 +194,7 @@ static size_t ttak_rotate_env(struct ttak_env_entry *e)
 	if (ts1.pending_nodes)
 		ttak_trace_blockers();
 	e->last_rotate_ns = now;
-	after = ttak_env_actionable(e->env);
-	return acted > after ? acted - after : 0;
+	return before > after ? before - after : 0;
 }
 
 /* The published entry of @env (list_lock held), or NULL. */

@@ -60,7 +60,11 @@ TRACE_EVENT(ttak_generation_retire,
 	TP_printk("env=%s bytes=%zu", __get_str(env), __entry->bytes)
 );
 
-/* ttak.ko rotated an env: its garbage bytes before and after. */
+/*
+ * ttak.ko rotated an env: its garbage bytes a rotation can act on, before
+ * and after. What it flushed is freed a grace period later; a reader
+ * holding that back shows as ttak_reclaim_blocked.
+ */
 TRACE_EVENT(ttak_gc_rotate,
 	TP_PROTO(const char *env, size_t before, size_t after),
 	TP_ARGS(env, before, after),

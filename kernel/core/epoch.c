@@ -690,10 +690,11 @@ size_t ttak_epoch_report_blockers(struct ttak_epoch_blocker *out, size_t max)
 	ttak_scan_locked(&scan);
 	/*
 	 * Where passes do not scan (kernel), the epoch may not have moved
-	 * since the readers holding the queue back entered: the scan just
-	 * moved it if it could, and a second one names them.
+	 * since the readers inside entered, so none looks old: the scan
+	 * just moved it if it could, and a second one names them.
 	 */
-	if (!scan.blockers && ttak_ebr.head)
+	if (!scan.blockers && scan.any_inside &&
+	    !ttak_flavour_scan_on_every_pass())
 		ttak_scan_locked(&scan);
 	ttak_ebr_unlock(flags);
 	return scan.blockers;

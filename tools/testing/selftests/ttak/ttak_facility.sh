@@ -490,7 +490,7 @@ facility_trace() {
 	facility_event 'gc_rotate: env=example\.a garbage_before=16384 garbage_after=0'
 	facility_event 'flush: env=example\.a blocks=1 bytes=16384 waited_ns=[1-9][0-9]*'
 	facility_event 'flush: env=example-b blocks=1 bytes=32768 waited_ns=[1-9][0-9]*'
-	facility_event 'gc_rotate: env=default garbage_before=4096 garbage_after=4096'
+	facility_event 'gc_rotate: env=default garbage_before=4096 garbage_after=0'
 	facility_event 'reclaim_blocked: cpu=[0-9]+ epoch=[0-9]+ held_ns=[1-9][0-9]*'
 	rmmod ttak_example_client || facility_fail "rmmod client"
 	rmmod ttak || facility_fail "rmmod ttak"
