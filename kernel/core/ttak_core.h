@@ -103,6 +103,12 @@ void ttak_mem_core_usage(size_t *blocks, size_t *bytes);
 ttak_lock_t *ttak_mem_lock_at(size_t i);
 /* ttak_mem_free() with the signature of a cleanup callback. */
 void ttak_mem_free_cb(void *ptr);
+/*
+ * A mem tree starts (+1) or stops (-1) tracking the block @ptr: the dirty
+ * pointer calls leave tracked blocks to their trees. Any lock order
+ * allowed by ttak_core_lock_at() (tree locks may be held).
+ */
+void ttak_mem_block_track(const void *ptr, int delta);
 
 /* mem_tree.c */
 struct ttak_mem_node;
@@ -112,12 +118,6 @@ struct ttak_mem_node *__ttak_mem_tree_add(struct ttak_mem_tree *tree,
 					  u64 expires_tick, bool is_root);
 
 /* epoch_gc.c */
-/*
- * A mem tree starts (+1) or stops (-1) tracking the block @ptr: the dirty
- * pointer calls leave tracked blocks to their trees. Any lock order
- * allowed by ttak_core_lock_at() (tree locks may be held).
- */
-void ttak_mem_block_track(const void *ptr, int delta);
 struct ttak_epoch_gc;
 /* the node, or ERR_PTR(-EINVAL / -ENOMEM / -EEXIST) */
 struct ttak_mem_node *__ttak_epoch_gc_register(struct ttak_epoch_gc *gc,
