@@ -275,9 +275,8 @@ void ttak_envs_walk(ttak_envs_fn fn, void *ctx)
 size_t ttak_envs_garbage(void)
 {
 	struct ttak_env_entry *e;
-	size_t sum = 0;
-
 	unsigned long flags;
+	size_t sum = 0;
 
 	spin_lock_irqsave(&ttak_envs.list_lock, flags);
 	list_for_each_entry(e, &ttak_envs.list, link)
