@@ -146,6 +146,12 @@ void ttak_flavour_heavy_barrier(void)
 	cpus_read_unlock();
 }
 
+/* A section is an RCU read-side critical section: one grace period ends it. */
+void ttak_flavour_wait_for_readers(void)
+{
+	synchronize_rcu();
+}
+
 /* The IPI interrupts every CPU: RCU's grace periods are the common proof. */
 bool ttak_flavour_scan_on_every_pass(void)
 {

@@ -546,7 +546,8 @@ static void ttak_wait_readers(void)
 		if (scan.global > target &&
 		    (!scan.any_inside || scan.min_epoch > target))
 			return;
-		ttak_plat_wait_relax();
+		/* not a barrier per spin: readers may stay a while */
+		ttak_flavour_wait_for_readers();
 	}
 }
 

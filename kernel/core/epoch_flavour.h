@@ -99,6 +99,15 @@ void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx);
 void ttak_flavour_heavy_barrier(void);
 
 /*
+ * Wait a while before the next scan of a reclaimer that waits for the
+ * readers inside a section to leave (ttak_epoch_synchronize()). User
+ * space: a short sleep. Kernel: an RCU grace period, after which every
+ * section open at the call has ended - one wait, instead of an IPI to
+ * every CPU per spin while a long section holds on.
+ */
+void ttak_flavour_wait_for_readers(void);
+
+/*
  * Does a reclamation pass scan the readers (after the heavy barrier) on
  * its common path? User space: yes, the scan is its only proof, so a
  * rotation frees what no reader holds before it returns. Kernel: no,

@@ -275,6 +275,12 @@ void ttak_flavour_heavy_barrier(void)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
+/* A thread's section may block: poll, with a pause between scans. */
+void ttak_flavour_wait_for_readers(void)
+{
+	ttak_plat_wait_relax();
+}
+
 /* The scan is the only proof here: every pass uses it. */
 bool ttak_flavour_scan_on_every_pass(void)
 {

@@ -104,9 +104,10 @@ void ttak_epoch_reclaim(void);
  * those another thread's reclaim had taken on and was still running.
  *
  * Context: must not be called inside a section, nor from a cleanup.
- *	Kernel: preemptible process context; sleeps, and sends every online
- *	CPU an IPI to see which readers are inside (its cost). Refused with
- *	an error logged (user space: errno EDEADLK) where it would deadlock.
+ *	Kernel: preemptible process context; sleeps: an IPI to every online
+ *	CPU shows which readers are inside, and while some are it waits out
+ *	RCU grace periods. Refused with an error logged (user space: errno
+ *	EDEADLK) where it would deadlock.
  */
 void ttak_epoch_synchronize(void);
 
