@@ -53,7 +53,6 @@
  * CPU's partial batch, so it never bounces between CPUs on the retire
  * path. Full batches go to epoch.c's queue and the work item is kicked.
  */
-#include <linux/cpu.h>
 #include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
@@ -134,16 +133,22 @@ static void ttak_ipi_mb(void *unused)
  * lands in a reader's enter, either the reader's state is visible to the
  * scan that follows, or the reader's loads come after every unlink made
  * before this call. A section with interrupts off only delays the IPI,
- * and an NMI's section ends before the IPI can run. cpus_read_lock()
- * keeps the set of CPUs still: a CPU coming online later starts its
- * sections after the hotplug code's own barriers.
+ * and an NMI's section ends before the IPI can run.
+ *
+ * No cpus_read_lock(): the shrinker may get here from memory reclaim,
+ * which a CPU hotplug writer can enter while it holds that lock. A CPU
+ * missing from the online mask holds no section: one going offline left
+ * its sections before its stopper ran, and one coming online starts its
+ * first after a context switch (a full barrier) that follows its being
+ * marked online, while the smp_mb() below orders the unlinks before this
+ * CPU reads the mask.
  */
 void ttak_flavour_heavy_barrier(void)
 {
 	might_sleep();
-	cpus_read_lock();
+	/* the unlinks before the online mask is read */
+	smp_mb();
 	on_each_cpu(ttak_ipi_mb, NULL, 1);
-	cpus_read_unlock();
 }
 
 /* A section is an RCU read-side critical section: one grace period ends it. */
