@@ -153,6 +153,19 @@ ctl() {
 	echo "$1" >"$dfs/control"
 }
 
+# wait_flushed DIR: what a rotation flushed is freed after a grace
+# period, by ttak.ko's own work item: wait (20 s at most, for a slow
+# guest) until DIR's pressure is 0 and its flush_status "flushed".
+wait_flushed() {
+	waited=0
+	while { [ "$(cat "$1/pressure")" != 0 ] ||
+		[ "$(cat "$1/flush_status")" != flushed ]; } &&
+	      [ $waited -lt 20 ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+}
+
 # torture_count NAME: the value of NAME=<n> in the torture's count lines.
 torture_count() {
 	echo " $torture_counts" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
@@ -291,12 +304,7 @@ reader_holds_flush() {
 	done
 	rmmod ttak_epoch_hold_test
 	ctl rotate
-	# freed after a grace period, by the module's own work item
-	waited=0
-	while [ "$(cat "$dfs/flush_status")" != flushed ] && [ $waited -lt 20 ]; do
-		sleep 1
-		waited=$((waited + 1))
-	done
+	wait_flushed "$dfs"
 	after=$(cat "$dfs/flush_status")
 	echo "after the reader left: $after, pressure $(cat "$dfs/pressure")" |
 		diag

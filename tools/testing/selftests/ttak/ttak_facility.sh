@@ -39,19 +39,6 @@ facility_client() {
 	fi
 }
 
-# facility_wait_flushed DIR: what a rotation flushed is freed after a
-# grace period, by ttak.ko's own work item: wait (20 s at most, for a
-# slow guest) until DIR's pressure is 0 and its flush_status "flushed".
-facility_wait_flushed() {
-	waited=0
-	while { [ "$(cat "$1/pressure")" != 0 ] ||
-		[ "$(cat "$1/flush_status")" != flushed ]; } &&
-	      [ $waited -lt 20 ]; do
-		sleep 1
-		waited=$((waited + 1))
-	done
-}
-
 # Wall clock in centiseconds, from /proc/uptime.
 facility_cs() {
 	sed 's/^\([0-9]*\)\.\([0-9][0-9]\).*/\1\2/' /proc/uptime
@@ -103,7 +90,7 @@ facility_default_env() {
 	grep -q '^waiting for rotation: 1 blocks, 8192 bytes$' \
 		"$d/flush_status" || facility_fail "flush_status"
 	ctl rotate
-	facility_wait_flushed "$d"
+	wait_flushed "$d"
 	[ "$(cat "$d/flush_status")" = flushed ] ||
 		facility_fail "not flushed after rotate"
 	rmmod ttak || facility_fail "rmmod ttak"
@@ -341,7 +328,7 @@ facility_drop_caches() {
 	echo 2 >/proc/sys/vm/drop_caches
 	took=$(($(facility_cs) - start))
 	for d in "$dfs" "$dfs/envs/example.a" "$dfs/envs/example-b"; do
-		facility_wait_flushed "$d"
+		wait_flushed "$d"
 	done
 	echo "after drop_caches (${took}0 ms) and a grace period: $(cat "$dfs/envs_summary" | tr '\n' ';')" |
 		diag
@@ -411,7 +398,7 @@ facility_shrink_reader() {
 	done
 	rmmod ttak_epoch_hold_test
 	echo 2 >/proc/sys/vm/drop_caches
-	facility_wait_flushed "$dfs"
+	wait_flushed "$dfs"
 	after=$(cat "$dfs/flush_status")
 	echo "after the reader left and drop_caches: $after, pressure $(cat "$dfs/pressure")" |
 		diag
