@@ -44,26 +44,30 @@ say "# ttak benches, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(nproc) vCPUs
 if [ $SMOKE = 1 ]; then run "$BIN/arena_cycle" --smoke; else run "$BIN/arena_cycle"; fi
 
 # strace -c over N1 and N2 cycles; the difference in calls over N2 - N1
-# cycles is the steady-state figure (start-up and teardown cancel out)
+# cycles is the steady-state figure (start-up and teardown cancel out).
+# Prints the total calls and the membarrier calls.
 syscalls() {
 	f=$(mktemp)
 	strace -f -c -o "$f" "$BIN/arena_cycle" --only="$1" --cycles="$2" ${3:-} > /dev/null
-	awk -v name="${4:-total}" '$NF == name { print $4; found = 1 }
-		END { if (!found) print 0 }' "$f"
+	awk '$NF == "total" { t = $4 } $NF == "membarrier" { m = $4 }
+		END { print t + 0, m + 0 }' "$f"
 	rm -f "$f"
 }
 if command -v strace > /dev/null 2>&1; then
 	if [ $SMOKE = 1 ]; then N1=1000; N2=11000; else N1=20000; N2=220000; fi
 	t1=$(syscalls ttak $N1); t2=$(syscalls ttak $N2)
 	b1=$(syscalls baseline $N1); b2=$(syscalls baseline $N2)
-	# the idle reader's own sleeps are not the cycle's: count membarrier
-	r1=$(syscalls ttak $N1 --reader membarrier)
-	r2=$(syscalls ttak $N2 --reader membarrier)
-	awk -v t1="$t1" -v t2="$t2" -v b1="$b1" -v b2="$b2" -v r1="$r1" -v r2="$r2" -v n="$((N2 - N1))" 'BEGIN {
-		t = (t2 - t1) / n; b = (b2 - b1) / n; r = (r2 - r1) / n
-		printf "# syscalls under strace -c: ttak %d and %d calls, baseline %d and %d, membarrier with an idle reader thread %d and %d, for %d more cycles\n", t1, t2, b1, b2, r1, r2, n
+	# the idle reader blocks in one read() for the whole run, so every
+	# call that grows with the cycles is the cycle thread's
+	r1=$(syscalls ttak $N1 --reader); r2=$(syscalls ttak $N2 --reader)
+	m1=${r1#* }; m2=${r2#* }
+	t1=${t1% *}; t2=${t2% *}; b1=${b1% *}; b2=${b2% *}; r1=${r1% *}; r2=${r2% *}
+	awk -v t1="$t1" -v t2="$t2" -v b1="$b1" -v b2="$b2" -v r1="$r1" -v r2="$r2" -v m1="$m1" -v m2="$m2" -v n="$((N2 - N1))" 'BEGIN {
+		t = (t2 - t1) / n; b = (b2 - b1) / n; r = (r2 - r1) / n; m = (m2 - m1) / n
+		printf "# syscalls under strace -c: ttak %d and %d calls, baseline %d and %d, with an idle reader thread %d and %d (membarrier %d and %d), for %d more cycles\n", t1, t2, b1, b2, r1, r2, m1, m2, n
 		printf "RESULT arena.syscalls | system calls per arena cycle, steady state | %.4f calls | aligned_alloc+touch+free | %.4f calls | - | < 0.001 per cycle | %s\n", t, b, (t < 0.001 ? "met" : "MISSED")
-		printf "RESULT arena.syscalls.reader | membarrier calls per cycle, a 2nd thread registered as an idle reader | %.4f calls | aligned_alloc+touch+free | %.4f calls | - | context | -\n", r, b
+		printf "RESULT arena.syscalls.reader | system calls per arena cycle, a 2nd thread registered as an idle reader | %.4f calls | aligned_alloc+touch+free | %.4f calls | - | < 0.05 per cycle | %s\n", r, b, (r < 0.05 ? "met" : "MISSED")
+		printf "RESULT arena.syscalls.reader.membarrier | of these, membarrier calls per cycle | %.4f calls | aligned_alloc+touch+free | %.4f calls | - | context | -\n", m, 0
 	}' | tee -a "$LOG"
 else
 	say "# strace not installed: system calls per cycle not measured"
@@ -139,11 +143,11 @@ cat "$OUTDIR/table.md"
 say "# results in $LOG and $OUTDIR/table.md"
 
 # a bench that died has stopped the script (run() above);
-# in smoke mode also insist that every expected figure was printed: 35,
-# or 33 without strace
+# in smoke mode also insist that every expected figure was printed: 39,
+# or 36 without strace
 if [ $SMOKE = 1 ]; then
 	n=$(grep -c '^RESULT' "$LOG")
-	if [ "$n" -lt 33 ]; then
+	if [ "$n" -lt 36 ]; then
 		echo "smoke: only $n figures printed" >&2
 		exit 1
 	fi
