@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * The out-of-line half of bench_common.h: medians and the measured note
- * on how far two threads run in parallel on this machine.
+ * The out-of-line half of bench_common.h: medians and spreads of rounds,
+ * the RESULT line for them, and the measured note on how far two threads
+ * run in parallel on this machine.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -19,6 +20,58 @@ double bench_median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct bench_spread bench_spread_of(const double *v, int n)
+{
+	struct bench_spread s = { 0, 0, 0, n };
+	double *c;
+
+	bench_check(n >= 1, "no rounds");
+	c = malloc((size_t)n * sizeof(*c));
+	bench_check(c, "malloc");
+	memcpy(c, v, (size_t)n * sizeof(*c));
+	s.med = bench_median(c, n);
+	s.min = c[0];
+	s.max = c[n - 1];
+	free(c);
+	return s;
+}
+
+struct bench_spread bench_ratio_spread(const double *ours, const double *base,
+				       double *ratio, int n)
+{
+	int r;
+
+	for (r = 0; r < n; r++) {
+		bench_check(base[r] > 0, "round %d: baseline measured %g", r,
+			    base[r]);
+		ratio[r] = ours[r] / base[r];
+	}
+	return bench_spread_of(ratio, n);
+}
+
+char *bench_spread_str(char *buf, size_t size, struct bench_spread s,
+		       const char *unit)
+{
+	snprintf(buf, size, "%.4g%s%s [%.4g..%.4g]", s.med, *unit ? " " : "",
+		 unit, s.min, s.max);
+	return buf;
+}
+
+void bench_result_spread(const char *id, const char *what,
+			 struct bench_spread ours, const char *unit,
+			 const char *base_name, struct bench_spread base,
+			 struct bench_spread ratio, const char *target,
+			 const char *verdict)
+{
+	char o[96], b[96], r[96];
+
+	printf("RESULT %s | %s | %s | %s | %s | %s | %s | %s\n", id, what,
+	       bench_spread_str(o, sizeof(o), ours, unit), base_name,
+	       bench_spread_str(b, sizeof(b), base, unit),
+	       bench_spread_str(r, sizeof(r), ratio, ""), target, verdict);
+	fflush(stdout);
 }
 
 struct spinner {

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * Helpers shared by the ttak user-space benchmarks: clocks, RSS, a tiny
- * PRNG and hash, single-writer counters, medians, the machine note, and
- * the one output format every bench uses for its figures. The inline
- * ones are here; the rest are in bench_common.c, linked into every bench.
+ * PRNG and hash, single-writer counters, medians and spreads of rounds,
+ * the machine note, and the one output format every bench uses for its
+ * figures. The inline ones are here; the rest are in bench_common.c,
+ * linked into every bench.
  *
  * Every figure is printed on one line that starts with "RESULT", so the
  * driver (run_bench.sh) can put them into a table:
  *
  *   RESULT <id> | <what> | <ours> <unit> | <baseline name> | <baseline> |
  *          <ratio> | <target> | <verdict>
+ *
+ * A figure measured in rounds gives ours, the baseline and the ratio as
+ * "median [min..max]" (bench_result_spread()).
  */
 #ifndef TTAK_BENCH_COMMON_H
 #define TTAK_BENCH_COMMON_H
@@ -144,6 +148,42 @@ static inline const char *bench_verdict(bool met)
 
 /* Median of @v[0..n-1] (sorts @v); rounds of a noisy machine. */
 double bench_median(double *v, int n);
+
+/* Median, smallest and largest of some rounds' samples, and how many. */
+struct bench_spread {
+	double med, min, max;
+	int n;
+};
+
+/* The spread of @v[0..n-1]; @v is left as it is (n >= 1). */
+struct bench_spread bench_spread_of(const double *v, int n);
+
+/*
+ * Per round pair: @ours[r] / @base[r] for r < n, into @ratio, then their
+ * spread. Both sides of a pair ran next to each other, so the ratio
+ * cancels the machine's slower drifts that the two medians would not.
+ */
+struct bench_spread bench_ratio_spread(const double *ours, const double *base,
+				       double *ratio, int n);
+
+/*
+ * "1.23 ns [1.2..1.4]": median, unit, [min..max] (4 significant digits),
+ * into @buf; returns @buf. An empty @unit prints none.
+ */
+char *bench_spread_str(char *buf, size_t size, struct bench_spread s,
+		       const char *unit);
+
+/*
+ * bench_result() for figures measured in rounds: ours, baseline and the
+ * ratio each as median [min..max]; @ratio is the spread of the per-round
+ * ratios (bench_ratio_spread()), which the verdict should also come from,
+ * so the ratio column is its median, not ours / baseline of the medians.
+ */
+void bench_result_spread(const char *id, const char *what,
+			 struct bench_spread ours, const char *unit,
+			 const char *base_name, struct bench_spread base,
+			 struct bench_spread ratio, const char *target,
+			 const char *verdict);
 
 /*
  * Work two threads get done together on a register-only loop, against

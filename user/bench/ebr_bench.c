@@ -4,17 +4,26 @@
  * _LGPL_SOURCE as a serious user would build it), in the same run:
  *
  *  - read pair: ttak_epoch_enter()/exit() against rcu_read_lock/unlock,
- *    1 and 2 threads, interleaved rounds, medians;
+ *    1 and 2 threads;
  *  - retire throughput of 64-byte malloc'ed objects: ttak_epoch_retire()
  *    with a ttak_epoch_reclaim() every 4096 retires, against call_rcu()
  *    and defer_rcu(), 1 and 2 threads;
  *  - peak RSS (getrusage) of 10 M retires, each measurement in its own
  *    process so one allocator's leftovers never pollute another's figure.
  *
+ * Every figure comes from interleaved rounds (11 for the read pair, 7
+ * for the retires), ttak and the baselines taking turns, and the one
+ * that goes first alternating from round to round, so a noisy neighbour
+ * hits both sides alike. Each figure prints median [min..max] for ours
+ * and the baseline, and for the ratio taken per round pair; verdicts
+ * come from the median ratio. A retire round is a process per
+ * implementation, which gives its peak RSS as well, so the peak RSS
+ * figures are medians of the same rounds at no extra cost.
+ *
  * With no mode the program is the driver: it runs the read rounds itself
  * and every retire measurement as a child process of this same binary.
  *
- *   ebr_bench [--smoke] [--count=N]
+ *   ebr_bench [--smoke] [--count=N] [--rounds=N] [--read-rounds=N]
  *   ebr_bench retire --impl=ttak|call_rcu|defer_rcu --threads=T --count=N
  */
 #define _LGPL_SOURCE
@@ -271,8 +280,17 @@ struct opts {
 	bool child, smoke;
 	enum impl impl;
 	int threads;
+	int rounds;		/* retire rounds */
+	int read_rounds;
 	uint64_t count;
 };
+
+static int clamp_rounds(const char *v)
+{
+	int n = atoi(v);
+
+	return n < 1 ? 1 : n > MAX_ROUNDS ? MAX_ROUNDS : n;
+}
 
 static void parse(int argc, char **argv, struct opts *o)
 {
@@ -288,10 +306,14 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->threads = atoi(v);
 		else if (bench_arg(argv[a], "--count=", &v))
 			o->count = strtoull(v, NULL, 0);
+		else if (bench_arg(argv[a], "--rounds=", &v))
+			o->rounds = clamp_rounds(v);
+		else if (bench_arg(argv[a], "--read-rounds=", &v))
+			o->read_rounds = clamp_rounds(v);
 		else if (!strcmp(argv[a], "--smoke"))
 			o->smoke = true;
 		else {
-			fprintf(stderr, "usage: %s [--smoke] [--count=N] | retire --impl=ttak|call_rcu|defer_rcu --threads=T --count=N\n",
+			fprintf(stderr, "usage: %s [--smoke] [--count=N] [--rounds=N] [--read-rounds=N] | retire --impl=ttak|call_rcu|defer_rcu --threads=T --count=N\n",
 				argv[0]);
 			exit(2);
 		}
@@ -303,96 +325,176 @@ static void parse(int argc, char **argv, struct opts *o)
 /* Said of 2-thread figures, when measured true: see bench_machine_note(). */
 static const char *two_threads_note = "";
 
-/* The read pair, ttak against liburcu, 1 and 2 threads. */
-static void read_figures(unsigned int rounds, unsigned int round_ms)
+/* One line of every round's figures, in round order, for the log. */
+static void print_rounds(const char *id, const char *unit,
+			 const char *name0, const double *v0,
+			 const char *name1, const double *v1,
+			 const double *ratio, int rounds)
 {
-	double rt[MAX_ROUNDS], ru[MAX_ROUNDS], mt, mu;
+	int r;
+
+	printf("# %s rounds (%s): %s", id, unit, name0);
+	for (r = 0; r < rounds; r++)
+		printf(" %.4g", v0[r]);
+	printf("; %s", name1);
+	for (r = 0; r < rounds; r++)
+		printf(" %.4g", v1[r]);
+	printf("; ratio");
+	for (r = 0; r < rounds; r++)
+		printf(" %.3f", ratio[r]);
+	printf("\n");
+}
+
+/* The read pair, ttak against liburcu, 1 and 2 threads. */
+static void read_figures(int rounds, unsigned int round_ms)
+{
+	double rt[MAX_ROUNDS], ru[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	struct bench_spread st, su, sr;
 	char id[64], what[160];
 	int r, t;
 
-	printf("# EBR: read pair, %u interleaved rounds of %u ms, medians\n",
+	printf("# EBR: read pair, %d interleaved rounds of %u ms, the side going first alternating; median [min..max], the ratio per round pair\n",
 	       rounds, round_ms);
-	if (bench_machine_note() < BENCH_SHARED_CORE)
-		two_threads_note = " (2 vCPUs on ~1 core)";
 	for (t = 1; t <= 2; t++) {
-		for (r = 0; r < (int)rounds; r++) {
-			rt[r] = read_round(IMPL_TTAK, t, round_ms);
+		for (r = 0; r < rounds; r++) {
+			if (!(r & 1))
+				rt[r] = read_round(IMPL_TTAK, t, round_ms);
 			ru[r] = read_round(IMPL_URCU, t, round_ms);
+			if (r & 1)
+				rt[r] = read_round(IMPL_TTAK, t, round_ms);
 		}
-		mt = bench_median(rt, (int)rounds);
-		mu = bench_median(ru, (int)rounds);
+		st = bench_spread_of(rt, rounds);
+		su = bench_spread_of(ru, rounds);
+		sr = bench_ratio_spread(rt, ru, ratio, rounds);
 		snprintf(id, sizeof(id), "ebr.read.%dt", t);
-		snprintf(what, sizeof(what), "enter/exit pair, %d thread%s%s", t,
-			 t > 1 ? "s" : "",
-			 t > 1 ? two_threads_note : "");
-		bench_result(id, what, mt, "ns", "liburcu memb inline read pair",
-			     mu, "ratio <= 1.0", bench_verdict(mt <= mu));
+		print_rounds(id, "ns", "ttak", rt, "urcu", ru, ratio, rounds);
+		snprintf(what, sizeof(what), "enter/exit pair, %d thread%s%s, %d rounds",
+			 t, t > 1 ? "s" : "", t > 1 ? two_threads_note : "",
+			 rounds);
+		bench_result_spread(id, what, st, "ns",
+				    "liburcu memb inline read pair", su, sr,
+				    "median ratio <= 1.0",
+				    bench_verdict(sr.med <= 1.0));
 	}
 }
 
-/* @t threads' retire figures: [0] ttak, [1] defer_rcu, [2] call_rcu. */
-static void retire_report(int t, uint64_t count, const double *mops,
-			  const double *peak)
+/*
+ * One retire figure against one baseline: @v[k][r] is round r of
+ * implementation k ([0] ttak, [1] defer_rcu, [2] call_rcu); @k picks
+ * the baseline. @met judges the target; NULL for context figures.
+ */
+static void retire_result(const char *id, const char *what, const char *unit,
+			  double v[3][MAX_ROUNDS], int k, int rounds,
+			  const char *target,
+			  bool (*met)(struct bench_spread ours,
+				      struct bench_spread ratio))
+{
+	static const char * const name[3] = {
+		"ttak", "liburcu defer_rcu", "liburcu call_rcu"
+	};
+	double ratio[MAX_ROUNDS];
+	struct bench_spread so, sb, sr;
+
+	so = bench_spread_of(v[0], rounds);
+	sb = bench_spread_of(v[k], rounds);
+	sr = bench_ratio_spread(v[0], v[k], ratio, rounds);
+	print_rounds(id, unit, "ttak", v[0], name[k] + strlen("liburcu "),
+		     v[k], ratio, rounds);
+	bench_result_spread(id, what, so, unit, name[k], sb, sr, target,
+			    met ? bench_verdict(met(so, sr)) : "-");
+}
+
+/* 2 threads retire at least 1.5x defer_rcu's rate: by the median ratio. */
+static bool retire_met(struct bench_spread ours, struct bench_spread ratio)
+{
+	(void)ours;
+	return ratio.med >= 1.5;
+}
+
+/* Memory stays bounded: in every round, so by the largest peak. */
+static bool peak_met(struct bench_spread ours, struct bench_spread ratio)
+{
+	(void)ratio;
+	return ours.max < 32;
+}
+
+/* @t threads' retire figures over @rounds rounds. */
+static void retire_report(int t, uint64_t count, int rounds,
+			  double mops[3][MAX_ROUNDS],
+			  double peak[3][MAX_ROUNDS])
 {
 	const char *note = t > 1 ? two_threads_note : "";
 	char id[64], what[160];
 
 	snprintf(id, sizeof(id), "ebr.retire.%dt.defer", t);
-	snprintf(what, sizeof(what), "retire+reclaim/4096, %d thread%s%s",
-		 t, t > 1 ? "s" : "", note);
-	bench_result(id, what, mops[0], "M/s", "liburcu defer_rcu",
-		     mops[1], t > 1 ? "ratio >= 1.5" : "context",
-		     t > 1 ? bench_verdict(mops[0] >= 1.5 * mops[1]) : "-");
+	snprintf(what, sizeof(what), "retire+reclaim/4096, %d thread%s%s, %d rounds",
+		 t, t > 1 ? "s" : "", note, rounds);
+	retire_result(id, what, "M/s", mops, 1, rounds,
+		      t > 1 ? "median ratio >= 1.5" : "context",
+		      t > 1 ? retire_met : NULL);
 	snprintf(id, sizeof(id), "ebr.retire.%dt.call", t);
-	bench_result(id, what, mops[0], "M/s", "liburcu call_rcu",
-		     mops[2], "context", "-");
+	retire_result(id, what, "M/s", mops, 2, rounds, "context", NULL);
 	snprintf(id, sizeof(id), "ebr.peak.%dt.defer", t);
-	snprintf(what, sizeof(what), "peak RSS, %llu retires, %d thread%s",
-		 (unsigned long long)count, t, t > 1 ? "s" : "");
-	bench_result(id, what, peak[0], "MiB", "liburcu defer_rcu",
-		     peak[1], "< 32 MiB", bench_verdict(peak[0] < 32));
+	snprintf(what, sizeof(what), "peak RSS, %llu retires, %d thread%s, %d rounds",
+		 (unsigned long long)count, t, t > 1 ? "s" : "", rounds);
+	retire_result(id, what, "MiB", peak, 1, rounds,
+		      "< 32 MiB in every round", peak_met);
 	snprintf(id, sizeof(id), "ebr.peak.%dt.call", t);
-	bench_result(id, what, peak[0], "MiB", "liburcu call_rcu",
-		     peak[2], "context", "-");
+	retire_result(id, what, "MiB", peak, 2, rounds, "context", NULL);
 }
 
-/* Every retire measurement, each in a child process of this binary. */
-static void retire_figures(uint64_t count)
+/*
+ * Every retire measurement, each in a child process of this binary: in
+ * each round, for 1 and then 2 threads, ttak, defer_rcu, call_rcu, in
+ * that order in even rounds and the reverse in odd ones.
+ */
+static void retire_figures(uint64_t count, int rounds)
 {
 	static const enum impl order[3] = {
 		IMPL_TTAK, IMPL_DEFER_RCU, IMPL_CALL_RCU
 	};
-	double mops[3][3], peak[3][3];
+	/* [threads][0 ttak, 1 defer_rcu, 2 call_rcu][round] */
+	static double mops[3][3][MAX_ROUNDS], peak[3][3][MAX_ROUNDS];
 	char self[4096];
 	ssize_t len;
-	int t, i;
+	int r, t, k, i;
 
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	bench_check(len > 0, "readlink /proc/self/exe");
 	self[len] = 0;
-	printf("# EBR: retire of %llu 64-byte objects, each run a separate process\n",
-	       (unsigned long long)count);
+	printf("# EBR: retire of %llu 64-byte objects, %d interleaved rounds, each run a separate process, the order reversed every other round; median [min..max], the ratio per round\n",
+	       (unsigned long long)count, rounds);
+	fflush(stdout);
+	for (r = 0; r < rounds; r++)
+		for (t = 1; t <= 2; t++)
+			for (k = 0; k < 3; k++) {
+				i = r & 1 ? 2 - k : k;
+				run_child(self, order[i], t, count,
+					  &mops[t][i][r], &peak[t][i][r]);
+			}
 	for (t = 1; t <= 2; t++)
-		for (i = 0; i < 3; i++)
-			run_child(self, order[i], t, count, &mops[t][i],
-				  &peak[t][i]);
-	for (t = 1; t <= 2; t++)
-		retire_report(t, count, mops[t], peak[t]);
+		retire_report(t, count, rounds, mops[t], peak[t]);
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .impl = IMPL_TTAK, .threads = 1, .count = 10000000 };
+	struct opts o = {
+		.impl = IMPL_TTAK, .threads = 1, .count = 10000000,
+		.rounds = 7, .read_rounds = 11,
+	};
 
 	parse(argc, argv, &o);
 	if (o.child)
 		return retire_child(o.impl, o.threads, o.count);
+	/* how to read the 2-thread figures: measured before any of them */
+	if (bench_machine_note() < BENCH_SHARED_CORE)
+		two_threads_note = " (2 vCPUs on ~1 core)";
 	if (o.smoke) {
-		read_figures(3, 30);
-		retire_figures(200000);
+		read_figures(o.read_rounds < 5 ? o.read_rounds : 5, 20);
+		retire_figures(200000, o.rounds);
 	} else {
-		read_figures(11, 100);
-		retire_figures(o.count);
+		read_figures(o.read_rounds, 100);
+		retire_figures(o.count, o.rounds);
 	}
 	return 0;
 }
