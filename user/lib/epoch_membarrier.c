@@ -17,6 +17,28 @@
  * deregisters it at thread exit, so exited threads never hold
  * reclamation back.
  *
+ * Idle readers cost nothing. A membarrier() is needed only for readers
+ * that may be inside a section without a fence of their own; a reader
+ * record's public @fast flag says so. A heavy barrier that finds @fast
+ * set clears it on every reader, then issues the membarrier(); a reader
+ * that enters afterwards takes the slow path, which stores its state,
+ * sets @fast again and fences once. So a reader that stays outside its
+ * sections costs one membarrier() and then none, however often the
+ * reclaimer rotates; a busy one costs what it always did, plus one fence
+ * per membarrier(). Why this keeps the grace period:
+ *  - the inline enter stores its state before it loads @fast. If that
+ *    load comes after the membarrier()'s barrier on the thread, it sees
+ *    @fast clear and the slow path fences; if before, so was the store,
+ *    and the scan after the membarrier() sees the reader inside.
+ *  - a slow-path enter stores its state and @fast = true, then fences;
+ *    the reclaimer fences before it loads @fast and the states. If its
+ *    load misses the reader's @fast, its fence came first, so the reader
+ *    sees every unlink made before it - in this section and in every
+ *    fast one after. If it sees @fast, it issues a membarrier().
+ *  - clearing @fast and the membarrier() that makes it binding happen
+ *    under the registry lock, which other reclaimers take to read @fast:
+ *    none can see a cleared flag before the membarrier() is done.
+ *
  * Without membarrier() (an old kernel, or TTAK_NO_MEMBARRIER set) every
  * reader fences itself on its slow path and the heavy barrier is a plain
  * fence. Which one holds is decided in the constructor, before any
@@ -33,6 +55,7 @@
 #include "ttak_platform.h"
 #include "ttak_core.h"
 #include "epoch_flavour.h"
+#include "ttak_fault.h"
 
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
@@ -73,9 +96,17 @@ static _Atomic size_t ttak_nreaders;
 static pthread_key_t ttak_reader_key;
 static bool ttak_membarrier_ok;
 
+/* membarrier(EXPEDITED) calls issued, for the tests (ttak_fault.h) */
+static atomic_ulong ttak_membarriers;
+
 static int ttak_membarrier(int cmd)
 {
 	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+unsigned long ttak_test_membarriers(void)
+{
+	return atomic_load(&ttak_membarriers);
 }
 
 static void ttak_arm_exit(void)
@@ -170,7 +201,8 @@ void ttak_epoch_register_thread(void)
 	self->pub = &ttak_epoch_self;
 	self->tid = (int)syscall(SYS_gettid);
 	self->fenced = atomic_load(&ttak_epoch_reader_fence);
-	ttak_epoch_self.fast = !self->fenced;
+	/* the first enter sets it, after its fence (slow path) */
+	atomic_store(&ttak_epoch_self.fast, false);
 	atomic_store(&ttak_epoch_self.state, 0);
 	pthread_mutex_lock(&ttak_registry_lock);
 	self->next = ttak_readers;
@@ -183,8 +215,9 @@ void ttak_epoch_register_thread(void)
 
 /*
  * The outermost enter of a thread the inline path cannot serve: not yet
- * registered, or fencing itself. ttak_epoch_enter() has counted the
- * nesting already.
+ * registered, fencing itself, or cleared by a reclaimer's membarrier().
+ * ttak_epoch_enter() has counted the nesting and stored a state already;
+ * this one may be newer, and the section begins after the fence below.
  */
 void ttak_epoch_enter_slow(void)
 {
@@ -195,15 +228,12 @@ void ttak_epoch_enter_slow(void)
 	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
 	atomic_store_explicit(&ttak_epoch_self.state, (epoch << 1) | 1,
 			      memory_order_relaxed);
-	/*
-	 * Without membarrier() this fence pairs with the reclaimer's fence in
-	 * ttak_flavour_heavy_barrier(); with it, membarrier() there orders
-	 * the store, as on the inline path.
-	 */
-	if (ttak_memb_self.fenced)
-		atomic_thread_fence(memory_order_seq_cst);
-	else
-		atomic_signal_fence(memory_order_seq_cst);
+	/* back to the inline path: see the top of this file */
+	if (!ttak_memb_self.fenced)
+		atomic_store_explicit(&ttak_epoch_self.fast, true,
+				      memory_order_relaxed);
+	/* pairs with the reclaimer's fence in ttak_flavour_heavy_barrier() */
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 void ttak_epoch_deregister_thread(void)
@@ -235,7 +265,7 @@ void ttak_epoch_deregister_thread(void)
 	pthread_setspecific(ttak_reader_key, NULL);
 	self->exit_armed = false;
 	self->registered = false;
-	ttak_epoch_self.fast = false;
+	atomic_store(&ttak_epoch_self.fast, false);
 }
 
 void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx)
@@ -251,28 +281,47 @@ void ttak_flavour_scan_readers(ttak_reader_fn fn, void *ctx)
 /*
  * The reclaimer's half of the handshake. membarrier() runs a full
  * barrier on every other running thread: it pairs with the compiler-only
- * fence after a reader's store of its state (inline ttak_epoch_enter()
- * and the slow path), so either the scan that follows sees the reader
- * inside or the reader sees every unlink made before the call. Without
- * membarrier() the readers fence themselves and the fences here pair
- * with theirs.
+ * fence after a reader's store of its state (inline ttak_epoch_enter()),
+ * so either the scan that follows sees the reader inside or the reader
+ * sees every unlink made before the call. It is issued only when some
+ * other reader's @fast is set, and clears them all (see the top of this
+ * file); readers with @fast clear fence on their next enter, and the
+ * fence here pairs with theirs. Without membarrier() the readers always
+ * fence themselves.
  */
 void ttak_flavour_heavy_barrier(void)
 {
-	size_t others;
+	struct ttak_memb_reader *r;
+	bool need = false;
 
 	atomic_thread_fence(memory_order_seq_cst);
-	others = atomic_load(&ttak_nreaders) -
-		 (ttak_memb_self.registered ? 1 : 0);
 	/*
-	 * A thread whose registration (a seq_cst increment) comes after the
-	 * load above sees every store made before our fence; with no other
-	 * reader registered, that fence is all the ordering needed.
+	 * A thread whose registration (a seq_cst increment) comes after this
+	 * load sees every store made before our fence; with no other reader
+	 * registered, that fence is all the ordering needed.
 	 */
-	if (others && ttak_membarrier_ok &&
-	    ttak_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+	if (!ttak_membarrier_ok ||
+	    atomic_load(&ttak_nreaders) <= (ttak_memb_self.registered ? 1u : 0u))
 		return;
-	atomic_thread_fence(memory_order_seq_cst);
+	pthread_mutex_lock(&ttak_registry_lock);
+	for (r = ttak_readers; r; r = r->next) {
+		if (r == &ttak_memb_self ||
+		    !atomic_load_explicit(&r->pub->fast, memory_order_relaxed))
+			continue;
+		atomic_store_explicit(&r->pub->fast, false,
+				      memory_order_relaxed);
+		need = true;
+	}
+	if (need) {
+		atomic_fetch_add(&ttak_membarriers, 1);
+		/* registered in the constructor; it cannot fail after that */
+		if (ttak_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+		    ttak_membarrier(MEMBARRIER_CMD_GLOBAL) != 0) {
+			ttak_plat_report("membarrier() failed: readers may be unsafe; aborting\n");
+			abort();
+		}
+	}
+	pthread_mutex_unlock(&ttak_registry_lock);
 }
 
 /* A thread's section may block: poll, with a pause between scans. */

@@ -22,4 +22,11 @@ unsigned long ttak_fault_allocs(void);
 /* Allocations refused by injection on the calling thread so far. */
 unsigned long ttak_fault_failed(void);
 
+/*
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) calls the library has
+ * issued in this process so far (its heavy barrier; see
+ * epoch_membarrier.c).
+ */
+unsigned long ttak_test_membarriers(void);
+
 #endif /* TTAK_FAULT_H */

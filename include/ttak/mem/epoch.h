@@ -214,17 +214,20 @@ static inline void ttak_epoch_exit(void)
  * @state: 0 outside a section, else (epoch << 1) | 1; written only by
  *	this thread, read by reclaimers.
  * @nesting: section depth of this thread.
- * @fast: registered, and the reclaimer fences for it (membarrier()):
- *	the inline path below suffices.
+ * @fast: the reclaimer fences for this thread (membarrier()), so the
+ *	inline path below suffices. A reclaimer clears it when it issues
+ *	membarrier() (a reader that stays outside its sections then costs
+ *	no further one); the next enter takes the slow path, which fences
+ *	and sets it again.
  */
 struct ttak_epoch_reader {
 	ttak_atomic_u64_t state;
 	unsigned int nesting;
-	bool fast;
+	_Atomic bool fast;
 };
 
 extern _Thread_local struct ttak_epoch_reader ttak_epoch_self;
-/* Outermost enter of an unregistered or self-fencing thread. */
+/* Outermost enter of a thread whose @fast is clear (see above). */
 void ttak_epoch_enter_slow(void);
 extern ttak_atomic_u64_t ttak_epoch_global;
 
@@ -248,10 +251,6 @@ static inline void ttak_epoch_enter(void)
 	 */
 	if (ttak_epoch_self.nesting++)
 		return;
-	if (__builtin_expect(!ttak_epoch_self.fast, 0)) {
-		ttak_epoch_enter_slow();
-		return;
-	}
 	/* acquire: the epoch is read before any object of the section */
 	epoch = atomic_load_explicit(&ttak_epoch_global, memory_order_acquire);
 	atomic_store_explicit(&ttak_epoch_self.state, (epoch << 1) | 1,
@@ -260,8 +259,16 @@ static inline void ttak_epoch_enter(void)
 	 * No fence: the reclaimer's membarrier() (its heavy barrier, in
 	 * libttak's membarrier flavour) is a full barrier on this thread
 	 * and pairs with this compiler-only one, which keeps the store
-	 * before the section's accesses in program order.
+	 * before the load of @fast and the section's accesses in program
+	 * order. @fast is read after the store: a reclaimer that cleared it
+	 * and then issued membarrier() either sees the store or has this
+	 * load see the cleared flag, and then the slow path fences.
 	 */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(!atomic_load_explicit(&ttak_epoch_self.fast,
+						   memory_order_relaxed), 0))
+		ttak_epoch_enter_slow();
+	/* the section's accesses stay after the test above */
 	atomic_signal_fence(memory_order_seq_cst);
 }
 
