@@ -22,9 +22,12 @@
  *                   and every cost is paid in the round, including the
  *                   waits for grace periods.
  *   kmem_cache_free an immediate free, no grace period at all: the floor.
+ *   zalloc+call_rcu as call_rcu, from kmem_cache_zalloc(): ttak's
+ *                   generations are zeroed memory, so is this object.
  *
- * With no reader inside an epoch section ttak frees a flushed generation
- * during the rotation itself, so memory stays bounded to one generation.
+ * A rotation takes the flushed generation out of the tree at once and ttak
+ * frees it after an RCU grace period, from its work item, as call_rcu()
+ * would.
  *
  * Read section: ttak_epoch_enter() + one READ_ONCE() + ttak_epoch_exit()
  * against rcu_read_lock() + the same read + rcu_read_unlock(); the same
@@ -160,6 +163,7 @@ enum bench_variant {
 	BV_ARENA_CALL_RCU,
 	BV_ARENA_BARRIER,
 	BV_ARENA_KFREE,
+	BV_ARENA_ZERO,
 	BV_READ_TTAK,
 	BV_READ_RCU,
 	BV_READ_NONE,
@@ -178,6 +182,7 @@ static const char * const bench_variant_names[BV_COUNT] = {
 	[BV_ARENA_CALL_RCU]	= "arena.kmem_cache+call_rcu",
 	[BV_ARENA_BARRIER]	= "arena.kmem_cache+call_rcu+rcu_barrier",
 	[BV_ARENA_KFREE]	= "arena.kmem_cache+kmem_cache_free",
+	[BV_ARENA_ZERO]		= "arena.kmem_cache_zalloc+call_rcu",
 	[BV_READ_TTAK]		= "read.ttak_epoch_enter_exit",
 	[BV_READ_RCU]		= "read.rcu_read_lock_unlock",
 	[BV_READ_NONE]		= "read.no_section",
@@ -312,7 +317,9 @@ static int bench_ttak_cycle(u64 i, u64 *t)
 
 static int bench_kmem_cycle(enum bench_variant v, u64 i)
 {
-	char *p = kmem_cache_alloc(bench_cache, GFP_KERNEL);
+	/* ttak's generations are zeroed: so is this baseline's object */
+	gfp_t gfp = v == BV_ARENA_ZERO ? GFP_KERNEL | __GFP_ZERO : GFP_KERNEL;
+	char *p = kmem_cache_alloc(bench_cache, gfp);
 
 	if (!p)
 		return -ENOMEM;
@@ -387,8 +394,11 @@ static int bench_arena_round(enum bench_variant v, unsigned int r)
 		res->ps[BV_ARENA_CALL_RCU_DRAIN][r] =
 			div64_u64((end - start) * 1000, n);
 		res->ops[BV_ARENA_CALL_RCU_DRAIN] += n;
-	} else if (v == BV_ARENA_BARRIER) {
-		/* fewer than barrier_every left over: bounded, untimed */
+	} else if (v == BV_ARENA_BARRIER || v == BV_ARENA_ZERO) {
+		/*
+		 * barrier: fewer than barrier_every left over; zero: the
+		 * backlog, untimed as call_rcu's is
+		 */
 		bench_drain();
 	}
 	return 0;
@@ -755,7 +765,7 @@ static int bench_run_rounds(void)
 		for (k = 0; k < BV_RUN; k++) {
 			enum bench_variant v = (r + k) % BV_RUN;
 
-			if (v <= BV_ARENA_KFREE)
+			if (v <= BV_ARENA_ZERO)
 				ret = bench_arena_round(v, r);
 			else if (v >= BV_RETIRE_TTAK)
 				ret = bench_retire_round(v, r);
@@ -943,6 +953,8 @@ static void bench_report(struct seq_file *m, const struct bench_results *res)
 		      "kmem_cache_alloc+touch+call_rcu+rcu_barrier_every_N");
 	bench_compare(m, res, "arena_cycle", BV_ARENA_TTAK, BV_ARENA_KFREE,
 		      "kmem_cache_alloc+touch+kmem_cache_free");
+	bench_compare(m, res, "arena_cycle", BV_ARENA_TTAK, BV_ARENA_ZERO,
+		      "kmem_cache_zalloc+touch+call_rcu");
 	bench_compare(m, res, "read_section", BV_READ_TTAK, BV_READ_RCU,
 		      "rcu_read_lock");
 	bench_compare(m, res, "read_section", BV_READ_TTAK, BV_READ_NONE,
