@@ -77,13 +77,34 @@ static inline void ttak_plat_free(void *p)
 }
 
 /*
- * Memory behind tracked blocks. A small per-thread cache keeps recently
- * freed blocks of the sizes in use, so a generation that is flushed and
- * begun again costs no trip through malloc (glibc serves 4 KiB blocks
- * from its slow path).
+ * Memory behind tracked blocks (platform.c says how). Blocks of 16 KiB
+ * and more (TTAK_BLOCK_MAP_MIN) are page-aligned mappings of their own:
+ * freed ones are kept for reuse up to 1 MiB resident
+ * (TTAK_BLOCK_CACHE_BYTES), shared by all threads, and past that their
+ * pages go back to the system at once (MADV_DONTNEED). Smaller blocks
+ * come from malloc() with a small per-thread cache of recently freed ones,
+ * so a 4 KiB generation that is flushed and begun again costs no trip
+ * through malloc's slow path. What a block held before is not cleared:
+ * the caller zeroes. Under AddressSanitizer every block is malloc()'s.
  */
 void *ttak_plat_block_alloc(size_t size);
 void ttak_plat_block_free(void *p, size_t size);
+
+/* What the block memory holds right now; for tests and benches. */
+struct ttak_plat_block_stats {
+	size_t map_min;		/* blocks this big and more are mapped; 0: none */
+	size_t cache_limit;	/* resident bytes the shared cache may keep */
+	size_t cached_bytes;	/* freed mappings kept resident for reuse */
+	size_t kept_bytes;	/* freed mappings kept with their pages given back */
+	size_t mapped_bytes;	/* every mapping: live blocks and the two above */
+	unsigned int thread_cached; /* smaller blocks in this thread's cache */
+	size_t drained_at_exit;	/* bytes of those freed as their threads exited */
+};
+void ttak_plat_block_get_stats(struct ttak_plat_block_stats *st);
+/* Change the resident bound (takes effect on the next frees). */
+void ttak_plat_block_set_cache_limit(size_t bytes);
+/* Unmap every kept mapping. */
+void ttak_plat_block_trim(void);
 
 /* Hint for huge blocks; failure is harmless. */
 void ttak_plat_hint_huge(void *p, size_t size);
