@@ -22,11 +22,12 @@
  * figures are the medians.
  *
  *   tree_scaling [--max=N] [--lookups=L] [--cycles=C] [--rounds=R]
- *                [--smoke] [--only=N --phase=find|ideal|set|none]
+ *                [--smoke] [--only=N --phase=find|ideal|set|hot|cold|none]
  *
- * --only runs one N in this process with one lookup kind only (or none),
- * for valgrind --tool=cachegrind: the difference between a phase and
- * "none" is what that phase's lookups cost (see README.md).
+ * --only runs one N in this process with one kind of lookup or cycle only
+ * (or none), for valgrind --tool=cachegrind: the difference between a
+ * phase and "none", divided by --lookups or --cycles, is what one lookup
+ * or cycle of that phase costs (see README.md).
  */
 #include <pthread.h>
 #include <sys/wait.h>
@@ -139,7 +140,10 @@ static ttak_arena_generation_t *build(ttak_arena_env_t *env, size_t n,
 	return gens;
 }
 
-enum phase { PHASE_ALL, PHASE_FIND, PHASE_IDEAL, PHASE_SET, PHASE_NONE };
+enum phase {
+	PHASE_ALL, PHASE_FIND, PHASE_IDEAL, PHASE_SET, PHASE_HOT, PHASE_COLD,
+	PHASE_NONE
+};
 
 static double time_map(void **probe, size_t lookups)
 {
@@ -286,13 +290,17 @@ static void run_one(size_t n, size_t lookups, size_t cycles, int rounds,
 	fill_probe(probe, lookups, gens, n, &seed);
 
 	if (phase != PHASE_ALL) {
-		/* one kind of lookup, for cachegrind; no cycles */
+		/* one kind of lookup or cycle, for cachegrind */
 		if (phase == PHASE_FIND)
 			res->find_ns = time_find(&env, probe, lookups);
 		else if (phase == PHASE_IDEAL)
 			res->map_ns = time_map(probe, lookups);
 		else if (phase == PHASE_SET)
 			res->set_ns = time_set(probe, lookups);
+		else if (phase == PHASE_HOT)
+			res->hot_ns = time_hot(&env, cycles);
+		else if (phase == PHASE_COLD)
+			res->cold_ns = time_cold(&env, gens, n, cycles, &seed);
 		return;
 	}
 
@@ -359,7 +367,7 @@ struct opts {
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--max=N] [--lookups=L] [--cycles=C] [--rounds=R] [--smoke]\n"
-		"       %s --only=N [--lookups=L] --phase=find|ideal|set|none\n",
+		"       %s --only=N [--lookups=L] [--cycles=C] --phase=find|ideal|set|hot|cold|none\n",
 		prog, prog);
 	exit(2);
 }
@@ -387,6 +395,10 @@ static void parse(int argc, char **argv, struct opts *o)
 				o->phase = PHASE_IDEAL;
 			else if (!strcmp(v, "set"))
 				o->phase = PHASE_SET;
+			else if (!strcmp(v, "hot"))
+				o->phase = PHASE_HOT;
+			else if (!strcmp(v, "cold"))
+				o->phase = PHASE_COLD;
 			else if (!strcmp(v, "none"))
 				o->phase = PHASE_NONE;
 			else
@@ -463,9 +475,9 @@ int main(int argc, char **argv)
 	if (o.only) {
 		memset(res, 0, sizeof(res[0]));
 		run_one(o.only, o.lookups, o.cycles, 1, o.phase, &res[0]);
-		printf("# N=%zu phase %d: find %.1f ns, ideal map %.1f ns, set %.1f ns\n",
+		printf("# N=%zu phase %d: find %.1f ns, ideal map %.1f ns, set %.1f ns, hot %.1f ns, cold %.1f ns\n",
 		       o.only, (int)o.phase, res[0].find_ns, res[0].map_ns,
-		       res[0].set_ns);
+		       res[0].set_ns, res[0].hot_ns, res[0].cold_ns);
 		return 0;
 	}
 	printf("# mem-tree scaling, 1 thread; each N in its own process; medians of %d rounds\n",
