@@ -28,7 +28,10 @@
  * into its own generation (survivors are grouped with survivors, like a
  * generational GC promotes them) and swaps the copy in; the old
  * generation then drains to zero and is retired. Expired entries it
- * meets are removed instead of copied.
+ * meets are removed instead of copied. A flushed generation's pages go
+ * back to the system (libttak maps blocks of 16 KiB and more itself and
+ * keeps at most 1 MiB of freed ones resident), so RSS follows the
+ * generations in use; the budget (--budget, 120 %) sets how many.
  *
  * Epochs. The maintenance thread wakes every millisecond: it advances
  * the coarse clock readers compare TTLs against, sweeps a slice of the
@@ -729,7 +732,7 @@ void ttl_cache_config_init(struct ttl_cache_config *cfg)
 		.evacuate_age_ms = 20,
 		.segregate = true,
 		.evacuate_auto = true,
-		.budget_pct = 150,
+		.budget_pct = 120,
 		.sweep_ms = 100,
 	};
 }

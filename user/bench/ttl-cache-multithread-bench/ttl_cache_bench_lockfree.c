@@ -183,14 +183,16 @@ static void usage(const char *prog)
 		"  --gen-bytes=B --chunk-bytes=B --no-align   arena geometry\n"
 		"  --evacuate=PCT|auto  evacuate generations below PCT%% live (0: never);\n"
 		"                     auto (default) moves PCT to keep generation\n"
-		"                     memory within --budget=PCT (115) of live entries\n"
+		"                     memory within --budget=PCT (120) of live entries\n"
 		"  --evacuate-age=MS  only generations full for at least MS\n"
 		"  --no-segregate     one generation per worker for new keys and rewrites\n"
 		"  --trim-ms=MS       malloc_trim(0) every MS in the maintenance thread\n"
-		"                     (gives freed generation pages back; default off)\n"
+		"                     (default off; only matters with TTAK_BLOCK_MAP_MIN=0)\n"
 		"  --sweep-ms=MS      sweep the whole table for expired entries every MS (100)\n"
 		"  --gen-mmap         mallopt(M_MMAP_THRESHOLD) at the generation size, so\n"
 		"                     glibc maps each generation and unmaps it when flushed\n"
+		"                     (only with TTAK_BLOCK_MAP_MIN=0: otherwise libttak maps\n"
+		"                     every block of 16 KiB and more on its own already)\n"
 		"  --csv=FILE         per-second samples for plotting\n"
 		"  --label=TEXT       name of this run in the summary\n"
 		"  --quiet            no per-second lines\n", prog);
@@ -353,6 +355,10 @@ static void print_header(void)
 	if (cc->arena && cc->evacuate_auto)
 		printf("# arena: evacuation budget: generations may hold %u%% of the live entries%s\n",
 		       cc->budget_pct, cc->gen_mmap ? "; generations mmapped one by one" : "");
+	if (cc->arena)
+		printf("# arena: block memory: TTAK_BLOCK_MAP_MIN=%s TTAK_BLOCK_CACHE_BYTES=%s (unset: libttak's defaults, 16K and 1M)\n",
+		       getenv("TTAK_BLOCK_MAP_MIN") ? getenv("TTAK_BLOCK_MAP_MIN") : "unset",
+		       getenv("TTAK_BLOCK_CACHE_BYTES") ? getenv("TTAK_BLOCK_CACHE_BYTES") : "unset");
 	if (cfg.threads >= 2)
 		bench_machine_note();
 	if (!cfg.quiet)
