@@ -81,12 +81,13 @@ static inline bool ttak_block_is_4k(size_t size)
 	return size > 4096 && size <= TTAK_BLOCK_4K_BYTES;
 }
 
+/* Zeroed, as the core promises its callers (user space: see there). */
 static inline void *ttak_plat_block_alloc(size_t size)
 {
 	if (ttak_block_is_4k(size))
-		return kmem_cache_alloc(ttak_block_4k_cache,
-					GFP_KERNEL | __GFP_NOWARN);
-	return kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+		return kmem_cache_zalloc(ttak_block_4k_cache,
+					 GFP_KERNEL | __GFP_NOWARN);
+	return kvzalloc(size, GFP_KERNEL | __GFP_NOWARN);
 }
 
 static inline void ttak_plat_block_free(void *p, size_t size)

@@ -159,11 +159,11 @@ void *__ttak_mem_alloc(size_t size, u64 lifetime_ticks, u64 now_tick,
 	if (flags & TTAK_MEM_STRICT_CHECK)
 		raw_size += sizeof(canary);
 
+	/* zeroed: fresh pages are not cleared twice (ttak_platform.h) */
 	raw = ttak_plat_block_alloc(raw_size);
 	if (!raw)
 		return ERR_PTR(-ENOMEM);
 	user = ((uintptr_t)raw + sizeof(*b) + align - 1) & ~(uintptr_t)(align - 1);
-	memset((void *)user, 0, size);
 	b = ttak_block_of((void *)user);
 	b->raw = raw;
 	b->size = size;
@@ -418,12 +418,11 @@ static void *__ttak_dangerous_alloc(size_t size)
 		return ERR_PTR(-EINVAL);
 	/* the allocator promises 8-byte alignment at least, as above */
 	raw_size = sizeof(*d) + TTAK_CACHE_LINE_SIZE - 1 + size;
-	raw = ttak_plat_block_alloc(raw_size);
+	raw = ttak_plat_block_alloc(raw_size);	/* zeroed */
 	if (!raw)
 		return ERR_PTR(-ENOMEM);
 	user = ((uintptr_t)raw + sizeof(*d) + TTAK_CACHE_LINE_SIZE - 1) &
 	       ~(uintptr_t)(TTAK_CACHE_LINE_SIZE - 1);
-	memset((void *)user, 0, size);
 	d = (struct ttak_danger *)user - 1;
 	d->raw = raw;
 	d->raw_size = raw_size;

@@ -244,6 +244,21 @@ static bool ttak_map_hot_reserve(size_t len)
 	return false;
 }
 
+/*
+ * Fault in a zero mapping's pages now, in the thread that begins the
+ * block (a pool filler, often), not one by one in the thread that
+ * carves it; the kernel zeroes each page once. Where MADV_POPULATE_WRITE
+ * is missing (before Linux 5.14) writing zeros does the same.
+ */
+static void *ttak_map_populate(void *p, size_t size)
+{
+#ifdef MADV_POPULATE_WRITE
+	if (!madvise(p, ttak_map_len(size), MADV_POPULATE_WRITE))
+		return p;
+#endif
+	return memset(p, 0, size);
+}
+
 static void *ttak_map_alloc(size_t size)
 {
 	size_t len = ttak_map_len(size);
@@ -255,6 +270,8 @@ static void *ttak_map_alloc(size_t size)
 		if (p) {
 			atomic_fetch_sub_explicit(&ttak_map_hot_bytes, len,
 						  memory_order_relaxed);
+			/* kept resident with what it held */
+			memset(p, 0, size);
 			return p;
 		}
 		p = ttak_slot_take(ttak_map_cold, TTAK_MAP_COLD_SLOTS, pages);
@@ -262,7 +279,7 @@ static void *ttak_map_alloc(size_t size)
 			/* its pages were given back: they read zero */
 			atomic_fetch_sub_explicit(&ttak_map_cold_bytes, len,
 						  memory_order_relaxed);
-			return p;
+			return ttak_map_populate(p, size);
 		}
 	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -272,7 +289,7 @@ static void *ttak_map_alloc(size_t size)
 		return NULL;
 	}
 	atomic_fetch_add_explicit(&ttak_map_mapped, len, memory_order_relaxed);
-	return p;
+	return ttak_map_populate(p, size);
 }
 
 static void ttak_map_free(void *p, size_t size)
@@ -408,10 +425,10 @@ void *ttak_plat_block_alloc(size_t size)
 			cache->count--;
 			cache->block[i] = cache->block[cache->count];
 			cache->size[i] = cache->size[cache->count];
-			return p;
+			return memset(p, 0, size);
 		}
 	}
-	return malloc(size);
+	return calloc(1, size);
 }
 
 void ttak_plat_block_free(void *p, size_t size)

@@ -84,8 +84,11 @@ static inline void ttak_plat_free(void *p)
  * pages go back to the system at once (MADV_DONTNEED). Smaller blocks
  * come from malloc() with a small per-thread cache of recently freed ones,
  * so a 4 KiB generation that is flushed and begun again costs no trip
- * through malloc's slow path. What a block held before is not cleared:
- * the caller zeroes. Under AddressSanitizer every block is malloc()'s.
+ * through malloc's slow path. A block reads zero, as the core promises
+ * its callers: fresh and given-back pages are zero already (they are
+ * faulted in, not cleared again), so only memory reused with its
+ * contents is cleared here. Under AddressSanitizer every block is
+ * malloc()'s.
  */
 void *ttak_plat_block_alloc(size_t size);
 void ttak_plat_block_free(void *p, size_t size);

@@ -283,6 +283,46 @@ TEST(reuse_returns_zeroed_memory)
 	}
 }
 
+/*
+ * Blocks read zero: a block kept resident is cleared on reuse; a fresh
+ * or given-back one is zero already and only faulted in.
+ */
+TEST(zeroed_blocks_are_cleared_only_when_reused_resident)
+{
+	const size_t len = 1 * MIB;
+	unsigned char *b, *p;
+
+	if (!mapping_on())
+		return;
+	ttak_plat_block_trim();
+	ttak_plat_block_set_cache_limit(8 * MIB);
+	b = ttak_plat_block_alloc(64 * KIB);
+	ASSERT_NOT_NULL(b);
+	fill(b, 64 * KIB, 0x5a);
+	ttak_plat_block_free(b, 64 * KIB);
+	CHECK_EQ(resident_pages(b, 64 * KIB), 64 * KIB / 4096);
+	ASSERT_PTR_EQ(ttak_plat_block_alloc(64 * KIB), b);
+	CHECK(all_zero(b, 64 * KIB));
+	ttak_plat_block_free(b, 64 * KIB);
+
+	/* fresh and given back: zero, and resident before the caller */
+	ttak_plat_block_trim();
+	ttak_plat_block_set_cache_limit(0);
+	p = ttak_mem_alloc(len, FOREVER, 0);
+	ASSERT_NOT_NULL(p);
+	CHECK_GE(resident_pages(p, len), len / 4096 - 1);
+	CHECK(all_zero(p, len));
+	fill(p, len, 0xa5);
+	ttak_mem_free(p);
+	CHECK_EQ(stats().kept_bytes, len + 4096);
+	b = ttak_mem_alloc(len, FOREVER, 0);
+	ASSERT_NOT_NULL(b);
+	CHECK_PTR_EQ(b, p);
+	CHECK(all_zero(b, len));
+	ttak_mem_free(b);
+	ttak_plat_block_set_cache_limit(1 * MIB);
+}
+
 /* 400 freed 64 KiB blocks against bounds of 0, 256 KiB and 4 MiB. */
 TEST(cache_byte_bound_holds)
 {
