@@ -100,7 +100,7 @@ BENCH_MAKE = $(MAKE) -C user/bench TTAK_ROOT=$(CURDIR) BUILD=$(CURDIR)/$(BUILD)
 bench-build: $(STATIC_LIB)
 	$(BENCH_MAKE) build
 
-# every user-space benchmark with its baseline, side by side (~4 min)
+# every user-space benchmark with its baseline, side by side (~7 min)
 bench: $(STATIC_LIB)
 	$(BENCH_MAKE) bench
 

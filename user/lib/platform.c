@@ -24,7 +24,7 @@
  * - Blocks of at least ttak_map_min bytes (16 KiB by default; generations,
  *   mostly) are page-aligned anonymous mappings of their own. A freed one
  *   goes to a shared cache while the cache's resident bytes stay within
- *   ttak_map_cache_limit (1 MiB by default); past that its pages are given
+ *   ttak_map_cache_limit (512 KiB by default); past that its pages are given
  *   back at once with madvise(MADV_DONTNEED) and the mapping is kept,
  *   empty, for reuse of its address range (no mmap() next time); past
  *   that too it is unmapped. So memory a program stops using leaves its
@@ -83,7 +83,7 @@
 
 #define TTAK_PAGE		4096UL
 #define TTAK_MAP_MIN_DEFAULT	(16 * 1024UL)
-#define TTAK_MAP_CACHE_DEFAULT	(1024 * 1024UL)
+#define TTAK_MAP_CACHE_DEFAULT	(512 * 1024UL)
 /* a slot: page-aligned address | pages; bigger mappings are never kept */
 #define TTAK_MAP_PAGES_MASK	(TTAK_PAGE - 1)
 #define TTAK_MAP_HOT_SLOTS	64

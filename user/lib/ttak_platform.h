@@ -79,7 +79,7 @@ static inline void ttak_plat_free(void *p)
 /*
  * Memory behind tracked blocks (platform.c says how). Blocks of 16 KiB
  * and more (TTAK_BLOCK_MAP_MIN) are page-aligned mappings of their own:
- * freed ones are kept for reuse up to 1 MiB resident
+ * freed ones are kept for reuse up to 512 KiB resident
  * (TTAK_BLOCK_CACHE_BYTES), shared by all threads, and past that their
  * pages go back to the system at once (MADV_DONTNEED). Smaller blocks
  * come from malloc() with a small per-thread cache of recently freed ones,

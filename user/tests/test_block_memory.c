@@ -153,7 +153,7 @@ TEST(defaults_map_16k_and_more)
 		return;
 	}
 	CHECK_EQ(st.map_min, 16 * KIB);
-	CHECK_EQ(st.cache_limit, 1 * MIB);
+	CHECK_EQ(st.cache_limit, 512 * KIB);
 }
 
 /*
@@ -201,7 +201,7 @@ TEST(flushed_generations_leave_rss)
  * The same with the default bound: at most the bound stays resident,
  * and ttak_plat_block_trim() gives that back too.
  */
-TEST(default_bound_keeps_at_most_1mib)
+TEST(default_bound_keeps_at_most_512kib)
 {
 	enum { GENS = 32 };
 	const size_t gen = 256 * KIB;
@@ -223,8 +223,8 @@ TEST(default_bound_keeps_at_most_1mib)
 		flush(&env, &g[i]);
 	for (i = 0; i < GENS; i++)
 		res += resident_pages(base[i], gen);
-	CHECK_LE(res * PAGE, 1 * MIB);
-	CHECK_LE(stats().cached_bytes, 1 * MIB);
+	CHECK_LE(res * PAGE, 512 * KIB);
+	CHECK_LE(stats().cached_bytes, 512 * KIB);
 	CHECK_GT(stats().cached_bytes, 0);
 	ttak_plat_block_trim();
 	CHECK_EQ(stats().cached_bytes, 0);
@@ -320,7 +320,7 @@ TEST(zeroed_blocks_are_cleared_only_when_reused_resident)
 	CHECK_PTR_EQ(b, p);
 	CHECK(all_zero(b, len));
 	ttak_mem_free(b);
-	ttak_plat_block_set_cache_limit(1 * MIB);
+	ttak_plat_block_set_cache_limit(512 * KIB);	/* the default */
 }
 
 /* 400 freed 64 KiB blocks against bounds of 0, 256 KiB and 4 MiB. */

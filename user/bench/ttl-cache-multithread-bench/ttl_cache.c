@@ -30,7 +30,7 @@
  * generation then drains to zero and is retired. Expired entries it
  * meets are removed instead of copied. A flushed generation's pages go
  * back to the system (libttak maps blocks of 16 KiB and more itself and
- * keeps at most 1 MiB of freed ones resident), so RSS follows the
+ * keeps at most 512 KiB of freed ones resident), so RSS follows the
  * generations in use; the budget (--budget, 120 %) sets how many.
  *
  * Epochs. The maintenance thread wakes every millisecond: it advances

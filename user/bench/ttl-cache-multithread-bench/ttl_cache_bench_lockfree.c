@@ -356,7 +356,7 @@ static void print_header(void)
 		printf("# arena: evacuation budget: generations may hold %u%% of the live entries%s\n",
 		       cc->budget_pct, cc->gen_mmap ? "; generations mmapped one by one" : "");
 	if (cc->arena)
-		printf("# arena: block memory: TTAK_BLOCK_MAP_MIN=%s TTAK_BLOCK_CACHE_BYTES=%s (unset: libttak's defaults, 16K and 1M)\n",
+		printf("# arena: block memory: TTAK_BLOCK_MAP_MIN=%s TTAK_BLOCK_CACHE_BYTES=%s (unset: libttak's defaults, 16K and 512K)\n",
 		       getenv("TTAK_BLOCK_MAP_MIN") ? getenv("TTAK_BLOCK_MAP_MIN") : "unset",
 		       getenv("TTAK_BLOCK_CACHE_BYTES") ? getenv("TTAK_BLOCK_CACHE_BYTES") : "unset");
 	if (cfg.threads >= 2)
