@@ -15,7 +15,6 @@
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
-#include <linux/slab.h>
 
 #include "core/ttak_core.h"
 #include "ttak_debugfs.h"
@@ -23,26 +22,18 @@
 #include "ttak_envs.h"
 #include "ttak_shrinker.h"
 
-struct kmem_cache *ttak_block_4k_cache;
-
 static int __init ttak_init(void)
 {
 	unsigned int live, retired;
 	int ret;
 
-	/* the core's 4 KiB generations; see ttak_plat_block_alloc() */
-	ttak_block_4k_cache = kmem_cache_create("ttak_block_4k",
-						TTAK_BLOCK_4K_BYTES,
-						TTAK_CACHE_LINE_SIZE, 0, NULL);
-	if (!ttak_block_4k_cache)
-		return -ENOMEM;
 	ret = ttak_core_init();
 	if (ret)
-		goto out_cache;
+		return ret;
 	ret = ttak_default_env_init();
 	if (ret) {
 		ttak_core_exit();
-		goto out_cache;
+		return ret;
 	}
 	ttak_debugfs_init();
 	ttak_envs_init();
@@ -52,13 +43,9 @@ static int __init ttak_init(void)
 		ttak_debugfs_exit();
 		ttak_default_env_exit(&live, &retired);
 		ttak_core_exit();
-		goto out_cache;
+		return ret;
 	}
 	return 0;
-
-out_cache:
-	kmem_cache_destroy(ttak_block_4k_cache);
-	return ret;
 }
 
 static void __exit ttak_exit(void)
@@ -76,8 +63,6 @@ static void __exit ttak_exit(void)
 	/* anything still allocated now was leaked by a user of the API */
 	ttak_mem_core_usage(&blocks, &bytes);
 	ttak_core_exit();
-	/* after the core: it has freed every block */
-	kmem_cache_destroy(ttak_block_4k_cache);
 	pr_info("unloaded: freed %u live and %u retired generations; %zu stray blocks (%zu bytes) reclaimed\n",
 		live, retired, blocks, bytes);
 }

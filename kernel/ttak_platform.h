@@ -4,7 +4,7 @@
  *
  * The core in kernel/core/ is shared with libttak and includes
  * "ttak_platform.h"; user/lib/ttak_platform.h gives the same names in user
- * space. Here only generic primitives: memory for blocks, spinlocks, the
+ * space. Here only generic primitives: kvmalloc for blocks, spinlocks, the
  * kernel's atomics and barriers, ktime, error reporting. The EBR read side
  * is a flavour of its own (kernel/epoch_percpu.c, behind
  * kernel/core/epoch_flavour.h).
@@ -65,37 +65,23 @@ static inline void ttak_plat_free(void *p)
  * Memory behind tracked blocks: the slab caches already recycle it. The
  * size is the caller's: one the allocator cannot give (kvmalloc() refuses
  * anything over INT_MAX with a WARN unless told not to) is an ordinary
- * -ENOMEM for the caller, not a kernel warning.
+ * -ENOMEM for the caller, not a kernel warning. Zeroed, as the core
+ * promises its callers (user space: see there).
  *
- * A 4 KiB generation is a block of 4096 bytes plus header, alignment
- * slack and canary, which kmalloc() would serve from kmalloc-8k, half of
- * it unused: blocks of (4096, TTAK_BLOCK_4K_BYTES] bytes come from a cache
- * of their own (ttak_main.c makes it before the core starts and destroys
- * it after the core has freed every block).
+ * A 4 KiB generation (4096 bytes plus header, alignment slack and canary)
+ * lands in kmalloc-8k. A slab cache of its own was tried and dropped:
+ * kmem_cache_create() at module load leaks its sysfs name in the slab
+ * code's own error path when an allocation inside it fails (failslab in
+ * the debug tier), which no caller can clean up.
  */
-#define TTAK_BLOCK_4K_BYTES	(4096 + 256)
-extern struct kmem_cache *ttak_block_4k_cache;
-
-static inline bool ttak_block_is_4k(size_t size)
-{
-	return size > 4096 && size <= TTAK_BLOCK_4K_BYTES;
-}
-
-/* Zeroed, as the core promises its callers (user space: see there). */
 static inline void *ttak_plat_block_alloc(size_t size)
 {
-	if (ttak_block_is_4k(size))
-		return kmem_cache_zalloc(ttak_block_4k_cache,
-					 GFP_KERNEL | __GFP_NOWARN);
 	return kvzalloc(size, GFP_KERNEL | __GFP_NOWARN);
 }
 
 static inline void ttak_plat_block_free(void *p, size_t size)
 {
-	if (ttak_block_is_4k(size))
-		kmem_cache_free(ttak_block_4k_cache, p);
-	else
-		kvfree(p);
+	kvfree(p);
 }
 
 static inline void ttak_plat_hint_huge(void *p, size_t size)
