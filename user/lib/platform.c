@@ -320,31 +320,34 @@ static void ttak_map_free(void *p, size_t size)
 	munmap(p, len);
 }
 
-/* Give every kept mapping back to the system; cheap when none. */
-void ttak_plat_block_trim(void)
+/* Unmap every mapping in @slots; @bytes counts those it held. */
+static void ttak_slots_unmap(_Atomic uintptr_t *slots, unsigned int n,
+			     _Atomic size_t *bytes)
 {
 	unsigned int i;
 	uintptr_t w;
+	size_t len;
 
-	for (i = 0; i < TTAK_MAP_HOT_SLOTS + TTAK_MAP_COLD_SLOTS; i++) {
-		bool hot = i < TTAK_MAP_HOT_SLOTS;
-		_Atomic uintptr_t *slot = hot ? &ttak_map_hot[i] :
-					  &ttak_map_cold[i - TTAK_MAP_HOT_SLOTS];
-		size_t len;
-
-		if (!atomic_load_explicit(slot, memory_order_relaxed))
+	for (i = 0; i < n; i++) {
+		if (!atomic_load_explicit(&slots[i], memory_order_relaxed))
 			continue;
-		w = atomic_exchange_explicit(slot, 0, memory_order_acquire);
+		w = atomic_exchange_explicit(&slots[i], 0, memory_order_acquire);
 		if (!w)
 			continue;
 		len = (w & TTAK_MAP_PAGES_MASK) * TTAK_PAGE;
-		atomic_fetch_sub_explicit(hot ? &ttak_map_hot_bytes :
-					  &ttak_map_cold_bytes, len,
-					  memory_order_relaxed);
+		atomic_fetch_sub_explicit(bytes, len, memory_order_relaxed);
 		atomic_fetch_sub_explicit(&ttak_map_mapped, len,
 					  memory_order_relaxed);
 		munmap((void *)(w & ~TTAK_MAP_PAGES_MASK), len);
 	}
+}
+
+/* Give every kept mapping back to the system; cheap when none. */
+void ttak_plat_block_trim(void)
+{
+	ttak_slots_unmap(ttak_map_hot, TTAK_MAP_HOT_SLOTS, &ttak_map_hot_bytes);
+	ttak_slots_unmap(ttak_map_cold, TTAK_MAP_COLD_SLOTS,
+			 &ttak_map_cold_bytes);
 }
 
 void ttak_plat_block_set_cache_limit(size_t bytes)

@@ -14,6 +14,7 @@
  *     lose nothing and free nothing early.
  */
 #include "ttak_test.h"
+#include "ttak_core_fixtures.h"
 #include "ttak_fault.h"
 
 #include <pthread.h>
@@ -45,16 +46,6 @@ static bool flush(ttak_arena_env_t *env, void *base)
 	return false;
 }
 
-static bool all_zero(const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 /* Claim every chunk, check each is zero, fill it with @fill. */
 static size_t carve_all(ttak_arena_env_t *env, ttak_arena_generation_t *g,
 			int fill, size_t *dirty)
@@ -63,7 +54,7 @@ static size_t carve_all(ttak_arena_env_t *env, ttak_arena_generation_t *g,
 	unsigned char *c;
 
 	while ((c = ttak_arena_generation_claim(env, g, 0))) {
-		if (!all_zero(c, stride))
+		if (!all_bytes(c, stride, 0))
 			(*dirty)++;
 		memset(c, fill, stride);
 		n++;

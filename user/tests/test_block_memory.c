@@ -15,6 +15,7 @@
  * generation is reported as a use after free.
  */
 #include "ttak_test.h"
+#include "ttak_core_fixtures.h"
 #include "ttak_fault.h"
 #include "ttak_platform.h"
 
@@ -109,16 +110,6 @@ static size_t rss_bytes(void)
 static void fill(void *p, size_t len, unsigned char v)
 {
 	memset(p, v, len);
-}
-
-static bool all_zero(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
 }
 
 /* Retire @g and rotate until the tree no longer has it (freed). */
@@ -261,7 +252,7 @@ TEST(reuse_returns_zeroed_memory)
 			ASSERT_NOT_NULL(q);
 			/* the mapping came back: reuse was exercised */
 			CHECK_PTR_EQ(q, p);
-			CHECK(all_zero(q, sizes[k]));
+			CHECK(all_bytes(q, sizes[k], 0));
 			ttak_mem_free(q);
 		}
 	}
@@ -278,7 +269,7 @@ TEST(reuse_returns_zeroed_memory)
 		CHECK_EQ(resident_pages(b, 64 * KIB), 0);
 		CHECK_EQ(stats().kept_bytes, 64 * KIB);
 		ASSERT_PTR_EQ(ttak_plat_block_alloc(64 * KIB), b);
-		CHECK(all_zero(b, 64 * KIB));
+		CHECK(all_bytes(b, 64 * KIB, 0));
 		ttak_plat_block_free(b, 64 * KIB);
 	}
 }
@@ -302,7 +293,7 @@ TEST(zeroed_blocks_are_cleared_only_when_reused_resident)
 	ttak_plat_block_free(b, 64 * KIB);
 	CHECK_EQ(resident_pages(b, 64 * KIB), 64 * KIB / 4096);
 	ASSERT_PTR_EQ(ttak_plat_block_alloc(64 * KIB), b);
-	CHECK(all_zero(b, 64 * KIB));
+	CHECK(all_bytes(b, 64 * KIB, 0));
 	ttak_plat_block_free(b, 64 * KIB);
 
 	/* fresh and given back: zero, and resident before the caller */
@@ -311,14 +302,14 @@ TEST(zeroed_blocks_are_cleared_only_when_reused_resident)
 	p = ttak_mem_alloc(len, FOREVER, 0);
 	ASSERT_NOT_NULL(p);
 	CHECK_GE(resident_pages(p, len), len / 4096 - 1);
-	CHECK(all_zero(p, len));
+	CHECK(all_bytes(p, len, 0));
 	fill(p, len, 0xa5);
 	ttak_mem_free(p);
 	CHECK_EQ(stats().kept_bytes, len + 4096);
 	b = ttak_mem_alloc(len, FOREVER, 0);
 	ASSERT_NOT_NULL(b);
 	CHECK_PTR_EQ(b, p);
-	CHECK(all_zero(b, len));
+	CHECK(all_bytes(b, len, 0));
 	ttak_mem_free(b);
 	ttak_plat_block_set_cache_limit(512 * KIB);	/* the default */
 }

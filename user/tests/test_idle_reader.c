@@ -283,27 +283,22 @@ static void tobj_cleanup(void *p)
 	free(o);
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
+/* per reader: the test's printed seed, varied by the reader's number */
+static uint64_t torture_seed;
 
 static void *torture_reader(void *arg)
 {
-	uint64_t rng = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
+	uint64_t rng = torture_seed ^ (uintptr_t)arg * 0x9e3779b97f4a7c15ULL;
 	struct timespec ts = { 0, 0 };
 	struct tobj *o;
 	unsigned int burst, k;
 
 	while (!atomic_load(&torture_stop)) {
-		ts.tv_nsec = (long)(xorshift(&rng) % 200000);
-		if (xorshift(&rng) & 1)
+		ts.tv_nsec = (long)(tt_rng(&rng) % 200000);
+		if (tt_rng(&rng) & 1)
 			nanosleep(&ts, NULL);
 		/* a burst: the first section may find itself cleared */
-		for (burst = xorshift(&rng) % 64 + 1; burst; burst--) {
+		for (burst = tt_rng(&rng) % 64 + 1; burst; burst--) {
 			ttak_epoch_enter();
 			o = atomic_load(&torture_obj);
 			for (k = 0; o && k < 8; k++) {
@@ -343,24 +338,20 @@ static void *torture_writer(void *arg)
 TEST(torture_readers_that_idle_and_return_never_see_a_freed_object)
 {
 	pthread_t rd[READERS], wr[WRITERS];
-	unsigned long m0, ms = 2000;
-	const char *env = getenv("TTAK_STRESS_MS");
-	struct timespec ts;
+	unsigned long m0, ms = tt_env_ms("TTAK_STRESS_MS", 2000) / 4;
 	struct tobj *last;
 	int i;
 
-	if (env && atoi(env) > 0)
-		ms = (unsigned long)atoi(env);
-	ms = ms / 4 < 200 ? 200 : ms / 4;
+	if (ms < 200)
+		ms = 200;
+	torture_seed = tt_seed();
 	m0 = ttak_test_membarriers();
 	for (i = 0; i < READERS; i++)
 		ASSERT_EQ(pthread_create(&rd[i], NULL, torture_reader,
 					 (void *)(uintptr_t)(i + 1)), 0);
 	for (i = 0; i < WRITERS; i++)
 		ASSERT_EQ(pthread_create(&wr[i], NULL, torture_writer, NULL), 0);
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
+	tt_sleep_ms(ms);
 	atomic_store(&torture_stop, true);
 	for (i = 0; i < WRITERS; i++)
 		pthread_join(wr[i], NULL);
